@@ -1,0 +1,1 @@
+"""Shared infrastructure for every textdesk package: settings, database, Redis/RQ, embedded Redis."""

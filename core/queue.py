@@ -1,0 +1,63 @@
+"""Redis and RQ: one connection per process, the queues, and enqueue-after-commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from sqlalchemy.orm import Session
+
+from core.db import on_commit
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("default",)
+
+
+class RedisNotConfigured(RuntimeError):
+    pass
+
+
+def redis_url() -> str:
+    url = get_settings().redis_url
+    if not url:
+        raise RedisNotConfigured(
+            "TEXTDESK_REDIS_URL is not set: run `textdesk serve` (it starts an embedded Redis) or point it at a server"
+        )
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_redis() -> Redis:
+    return Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30)
+
+
+def reset_redis() -> None:
+    if get_redis.cache_info().currsize:
+        get_redis().close()
+    get_redis.cache_clear()
+
+
+def get_queue(name: str = "default") -> Queue:
+    return Queue(name, connection=get_redis())
+
+
+def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = None,
+            at: datetime | None = None, retry: Retry | None = None, **kwargs: Any) -> Any:
+    """Enqueue now, or at `at` (on a worker with the scheduler), with an optional deterministic id."""
+    queue = get_queue()
+    options: dict[str, Any] = {"job_id": job_id, "retry": retry, "failure_ttl": 7 * 86400}
+    if at is not None:
+        return queue.enqueue_at(at, func, *args, **options, **kwargs)
+    return queue.enqueue(func, *args, **options, **kwargs)
+
+
+def enqueue_on_commit(session: Session, func: Callable[..., Any] | str, *args: Any, **options: Any) -> None:
+    """Enqueue a job once `session` commits, so a worker never reads a row that was rolled back."""
+    on_commit(session, lambda: enqueue(func, *args, **options))

@@ -1,0 +1,115 @@
+"""The Litestar app factory: plugins, middleware and routes, built from settings in one place."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
+from litestar.plugins.sqlalchemy import SQLAlchemyPlugin, SQLAlchemySyncConfig
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
+from redis.asyncio import Redis as AsyncRedis
+
+from core.db import get_engine, get_sessionmaker, session_scope
+from core.queue import redis_url
+from core.settings import Settings, get_settings
+from inbox.accounts import ValidationError, instance_secret
+from web.auth import build_session_auth
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+
+# Every module that contributes HTTP or websocket handlers exposes a `ROUTES` list.
+ROUTE_MODULES = (
+    "web.health",
+    "web.pages",
+    "web.api",
+    "web.ws",
+    "web.links",
+    "web.api_followups",
+    "web.api_bookings",
+    "webhooks.twilio",
+    "webhooks.scheduler",
+)
+
+
+class TokenAwareCSRFMiddleware(CSRFMiddleware):
+    """CSRF for browsers; a request carrying `Authorization: Bearer` is an integration, not a browser."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", []):
+                if name == b"authorization" and value[:7].lower() == b"bearer ":
+                    await self.app(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+
+def _route_handlers() -> list[Any]:
+    handlers: list[Any] = []
+    for name in ROUTE_MODULES:
+        handlers.extend(importlib.import_module(name).ROUTES)
+    return handlers
+
+
+def _unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    # A person in a browser is sent to the login page; an API client gets JSON it can read.
+    if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+        return Response({"status_code": 401, "detail": exc.detail or "login required"}, status_code=401)
+    return Redirect(f"/login?next={request.url.path}")
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any]:
+    return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    aredis = AsyncRedis.from_url(redis_url())
+    with session_scope() as session:
+        secret = instance_secret(session, settings.secret_key)
+    secure = settings.public_url.startswith("https://")
+    csrf = CSRFConfig(secret=secret, cookie_secure=secure, exclude=["^/webhooks", "^/l/", "^/login$"])
+    channels = ChannelsPlugin(backend=RedisChannelsPubSubBackend(redis=aredis), arbitrary_channels_allowed=True,
+                              create_ws_route_handlers=False)
+    prometheus = PrometheusConfig(app_name="textdesk", prefix="textdesk", group_path=True,
+                                  exclude=["^/metrics", "^/static"])
+    session_auth = build_session_auth(RedisStore(aredis, namespace="textdesk_sessions"), secure)
+
+    async def close_redis() -> None:
+        await aredis.aclose()
+
+    app = Litestar(
+        route_handlers=[*_route_handlers(), create_static_files_router(path="/static", directories=[HERE / "static"])],
+        plugins=[
+            SQLAlchemyPlugin(config=SQLAlchemySyncConfig(engine_instance=get_engine(),
+                                                         session_maker=get_sessionmaker(),
+                                                         session_dependency_key="db")),
+            channels,
+        ],
+        middleware=[DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf), prometheus.middleware],
+        stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
+        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error},
+        on_shutdown=[close_redis],
+        on_app_init=[session_auth.on_app_init],
+        debug=False,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,104 @@
+"""Who is calling: a browser session (cookie, server-side in Redis) or an API token (Bearer).
+
+Both end up as a `CurrentUser` in `request.user`; every query a handler makes is scoped by
+`request.user.account_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.security.session_auth import SessionAuth, SessionAuthMiddleware
+from litestar.stores.base import Store
+from sqlalchemy.orm import Session
+
+from core.db import session_scope
+from inbox.accounts import user_for_token
+from inbox.models import User
+
+# Paths a person or provider reaches without logging in.
+PUBLIC_PATHS = ["/login", "/healthz", "/readyz", "/metrics", "/schema", "/webhooks", "/l/", "/static"]
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    account_id: int
+    email: str
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def of(cls, user: User) -> CurrentUser:
+        return cls(id=user.id, account_id=user.account_id, email=user.email, name=user.name, role=user.role)
+
+
+def _load_user(user_id: Any) -> CurrentUser | None:
+    with session_scope() as session:
+        user = session.get(User, int(user_id)) if user_id else None
+        return CurrentUser.of(user) if user else None
+
+
+def _load_token_user(token: str) -> CurrentUser | None:
+    with session_scope() as session:
+        user = user_for_token(session, token)
+        return CurrentUser.of(user) if user else None
+
+
+async def retrieve_user(session_data: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+    from anyio import to_thread
+
+    return await to_thread.run_sync(_load_user, session_data.get("user_id"))
+
+
+class SessionOrTokenMiddleware(SessionAuthMiddleware):
+    """Session auth that also accepts `Authorization: Bearer <token>` for integrations."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            from anyio import to_thread
+
+            user = await to_thread.run_sync(_load_token_user, header[7:].strip())
+            if user is None:
+                raise NotAuthorizedException("invalid or revoked API token")
+            return AuthenticationResult(user=user, auth="token")
+        return await super().authenticate_request(connection)
+
+
+def build_session_auth(store: Store, secure: bool) -> SessionAuth[CurrentUser, Any]:
+    return SessionAuth[CurrentUser, Any](
+        retrieve_user_handler=retrieve_user,
+        session_backend_config=ServerSideSessionConfig(
+            store="sessions", key="textdesk_session", httponly=True, samesite="lax", secure=secure,
+            max_age=14 * 86400,
+        ),
+        authentication_middleware_class=SessionOrTokenMiddleware,
+        exclude=[f"^{p}" for p in PUBLIC_PATHS] + ["^/$"],
+    )
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: only account admins."""
+    if not getattr(connection.user, "is_admin", False):
+        raise PermissionDeniedException("only an admin of this account can do that")
+
+
+def scoped(session: Session, model: Any, object_id: int, user: CurrentUser) -> Any:
+    """The row if it belongs to the caller's account, else a 404 (another account's id looks absent)."""
+    from litestar.exceptions import NotFoundException
+
+    row = session.get(model, object_id)
+    if row is None or getattr(row, "account_id", None) != user.account_id:
+        raise NotFoundException(f"{model.__name__.lower()} {object_id} not found")
+    return row
