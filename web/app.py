@@ -43,6 +43,10 @@ ROUTE_MODULES = (
     "web.links",
     "web.api_followups",
     "web.api_bookings",
+    "web.api_contacts",
+    "web.settings_pages",
+    "web.dashboard",
+    "web.simulator",
     "webhooks.twilio",
     "webhooks.scheduler",
 )
