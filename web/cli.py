@@ -153,9 +153,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     worker: subprocess.Popen[bytes] | None = None
 
     def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+        raise SystemExit(0)  # a requested stop is a clean exit
 
-    # Until uvicorn installs its own handlers, SIGTERM unwinds through the `finally` below.
+    # SIGTERM unwinds through the `finally` below: before uvicorn starts, and again when uvicorn
+    # re-raises it after its graceful shutdown.
     signal.signal(signal.SIGTERM, on_term)
     try:
         env = dict(os.environ)
