@@ -135,6 +135,8 @@ class Message(Base):
     decision: Mapped[str | None] = mapped_column(String(8))  # send, blocked
     block_reason: Mapped[str | None] = mapped_column(String(32))
     block_detail: Mapped[str | None] = mapped_column(Text)
+    # An opt-out confirmation or HELP answer: allowed after an opt-out and at any hour.
+    compliance: Mapped[bool] = mapped_column(Boolean, default=False)
     attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     segments: Mapped[int] = mapped_column(Integer, default=1)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

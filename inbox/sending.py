@@ -1,17 +1,36 @@
 """The send gate: every outbound text (CSR reply, agent reply, follow-up, confirmation) goes
 through `send_text`, which decides *send* or *blocked, because …* and stores that on the message.
 
-INTERFACE (other packages code against these names; the texts-in-and-out issue implements them):
+Rules, in the order their reasons are listed:
+- `opted_out`: the contact texted STOP (or the carrier said so, Twilio 21610).
+- `invalid_number`: the number does not parse, or the provider rejected it (21211; stored as
+  `contact.line_type = "invalid"`).
+- `landline`: the line type is known to be a landline.
+- `no_consent`: marketing without a confirmed written opt-in (double opt-in, inbox.consent).
+- `sender_not_registered`: none of the account's numbers is registered for the category.
+- `quiet_hours`: outside 8:00–21:00 in the recipient's time zone. It does not apply to a reply in
+  a conversation the customer started in the last 24 hours (they are waiting for it), except for
+  marketing, which always respects quiet hours. Automated texts (system, agent) are deferred to the
+  recipient's 8:00 (`status=queued`, `decision=deferred`, `retry_at`); a CSR's text is blocked so
+  the person who typed it decides.
+- `duplicate`: the same body already went to the same contact in the last few minutes.
+Compliance replies (opt-out confirmation, HELP answer) skip opted_out, no_consent and quiet_hours.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.models import Contact, Message, Thread
+from core.db import utcnow
+from inbox import events
+from inbox.models import Account, Contact, Message, SendingNumber, Thread
+from inbox.phones import InvalidPhone, timezone_of, to_e164
+from inbox.serializers import message_json, thread_json
 
 # Block reason codes (CONTRACTS.md).
 OPTED_OUT = "opted_out"
@@ -22,6 +41,18 @@ SENDER_NOT_REGISTERED = "sender_not_registered"
 QUIET_HOURS = "quiet_hours"
 DUPLICATE = "duplicate"
 
+CATEGORIES = ("transactional", "marketing")
+SENDERS = ("csr", "agent", "system")
+QUIET_START = time(21, 0)  # no texts from 21:00 …
+QUIET_END = time(8, 0)  # … until 8:00, recipient's local time
+CONVERSATION_WINDOW = timedelta(hours=24)
+DUPLICATE_WINDOW = timedelta(minutes=5)
+STOP_FOOTER = "Reply STOP to opt out"
+# `message.decision` values.
+SEND = "send"
+BLOCKED = "blocked"
+DEFERRED = "deferred"
+
 
 @dataclass
 class Decision:
@@ -30,16 +61,131 @@ class Decision:
     detail: str | None = None
     # For quiet hours: when the text may go out instead (the recipient's 8:00 local).
     retry_at: datetime | None = None
+    # The account number the text would go out from (None: none registered for the category).
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+
+    @property
+    def block_reason(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+
+def recipient_timezone(contact: Contact, account: Account) -> str:
+    """The contact's stored zone, else the number's zone, else the account's."""
+    return contact.timezone or timezone_of(contact.phone, account.timezone)
+
+
+def next_allowed_time(now: datetime, zone: str) -> datetime | None:
+    """None if `now` is inside 8:00–21:00 in `zone`; otherwise the next 8:00 there (in UTC)."""
+    tz = ZoneInfo(zone)
+    local = now.astimezone(tz)
+    if QUIET_END <= local.time() < QUIET_START:
+        return None
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_END, tzinfo=tz).astimezone(now.tzinfo)
+
+
+def pick_sender(session: Session, contact: Contact, category: str) -> SendingNumber | None:
+    """The account number registered for `category`; the one the contact last texted, if it qualifies."""
+    flag = SendingNumber.marketing if category == "marketing" else SendingNumber.transactional
+    numbers = list(session.scalars(
+        select(SendingNumber).where(SendingNumber.account_id == contact.account_id, flag.is_(True))
+        .order_by(SendingNumber.id)
+    ))
+    if not numbers:
+        return None
+    last_to = session.scalar(
+        select(Message.to_number).where(Message.contact_id == contact.id, Message.direction == "inbound")
+        .order_by(Message.id.desc()).limit(1)
+    )
+    return next((n for n in numbers if n.phone == last_to), numbers[0])
+
+
+def _in_conversation(session: Session, contact: Contact, now: datetime) -> bool:
+    last_inbound = session.scalar(
+        select(Message.created_at).where(Message.contact_id == contact.id, Message.direction == "inbound")
+        .order_by(Message.id.desc()).limit(1)
+    )
+    return last_inbound is not None and now - last_inbound <= CONVERSATION_WINDOW
+
+
+def _is_duplicate(session: Session, contact: Contact, body: str, now: datetime) -> bool:
+    return session.scalar(
+        select(Message.id).where(
+            Message.contact_id == contact.id, Message.direction == "outbound", Message.body == body,
+            Message.decision.in_((SEND, DEFERRED)), Message.created_at >= now - DUPLICATE_WINDOW,
+        ).limit(1)
+    ) is not None
 
 
 def check_sendability(session: Session, contact: Contact, category: str = "transactional",
-                      now: datetime | None = None, *, compliance_reply: bool = False) -> Decision:
+                      now: datetime | None = None, *, compliance_reply: bool = False,
+                      sender: str = "system", body: str | None = None) -> Decision:
     """Whether a text of `category` may go to `contact` now, and every reason it may not.
 
     `compliance_reply=True` is for the opt-out confirmation and the HELP answer, which carrier
-    rules allow after an opt-out and at any hour.
+    rules allow after an opt-out and at any hour. `sender` decides how quiet hours apply (see the
+    module docstring); `body`, when given, enables the duplicate check.
     """
-    raise NotImplementedError
+    if category not in CATEGORIES:
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
+    now = now or utcnow()
+    account = session.get(Account, contact.account_id)
+    assert account is not None
+    reasons: list[str] = []
+    details: list[str] = []
+    retry_at: datetime | None = None
+    if contact.opted_out and not compliance_reply:
+        reasons.append(OPTED_OUT)
+        details.append("the contact opted out of texts (they can text START to opt back in)")
+    try:
+        to_e164(contact.phone)
+        number_ok = contact.line_type != "invalid"
+    except InvalidPhone:
+        number_ok = False
+    if not number_ok:
+        reasons.append(INVALID_NUMBER)
+        details.append(f"{contact.phone} is not a valid mobile number")
+    if contact.line_type == "landline":
+        reasons.append(LANDLINE)
+        details.append(f"{contact.phone} is a landline and cannot receive texts")
+    if category == "marketing" and contact.marketing_opt_in != "confirmed" and not compliance_reply:
+        reasons.append(NO_CONSENT)
+        details.append("marketing texts need the contact's written opt-in (they have not replied YES to one)")
+    number = pick_sender(session, contact, category)
+    if number is None:
+        reasons.append(SENDER_NOT_REGISTERED)
+        details.append(f"none of the account's numbers is registered for {category} texts")
+    if not compliance_reply and (category == "marketing" or not _in_conversation(session, contact, now)):
+        zone = recipient_timezone(contact, account)
+        retry_at = next_allowed_time(now, zone)
+        if retry_at is not None:
+            local = now.astimezone(ZoneInfo(zone))
+            reasons.append(QUIET_HOURS)
+            details.append(f"it is {local:%H:%M} for the recipient ({zone}); texts go out 8:00–21:00 their time")
+    if body is not None and _is_duplicate(session, contact, body, now):
+        reasons.append(DUPLICATE)
+        details.append(f"the same text went to this contact in the last {DUPLICATE_WINDOW.seconds // 60} minutes")
+    return Decision(
+        allowed=not reasons, reasons=reasons, detail="; ".join(details) or None, retry_at=retry_at,
+        from_number=number.phone if number else None,
+        messaging_service_sid=number.messaging_service_sid if number else None,
+    )
+
+
+def with_footer(body: str, category: str) -> str:
+    """Marketing texts end with the opt-out instruction (added once)."""
+    if category != "marketing" or STOP_FOOTER.lower() in body.lower():
+        return body
+    return f"{body.rstrip()}\n{STOP_FOOTER}"
+
+
+def segments_of(body: str) -> int:
+    """SMS segments: 160/153 GSM-7 characters, 70/67 when the text needs UCS-2 (emoji, accents)."""
+    gsm = all(ord(c) < 128 for c in body)
+    single, multi = (160, 153) if gsm else (70, 67)
+    length = len(body.encode("utf-16-le")) // 2 if not gsm else len(body)
+    return 1 if length <= single else -(-length // multi)
 
 
 def send_text(session: Session, thread: Thread, body: str, *, sender: str, category: str = "transactional",
@@ -47,8 +193,43 @@ def send_text(session: Session, thread: Thread, body: str, *, sender: str, categ
               now: datetime | None = None) -> Message:
     """Store an outbound message with the gate's decision and, if allowed, hand it to the provider
     after commit (an RQ job). A blocked message is stored with status `blocked`, `decision`
-    `blocked` and its `block_reason`; a message deferred by quiet hours is `queued` with `retry_at`.
-    Emits `message.created` (and `thread.updated`). Never raises for a block: the caller reads
-    `message.decision`.
+    `blocked` and its `block_reason`; a message deferred by quiet hours is `queued` with `retry_at`
+    (`decision` `deferred`). Emits `message.created` (and `thread.updated`). Never raises for a
+    block: the caller reads `message.decision`.
     """
-    raise NotImplementedError
+    if sender not in SENDERS:
+        raise ValueError(f"sender must be one of {', '.join(SENDERS)}, got {sender!r}")
+    now = now or utcnow()
+    contact = session.get(Contact, thread.contact_id)
+    assert contact is not None
+    body = with_footer(body, category)
+    decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply,
+                                 sender=sender, body=body)
+    deferrable = decision.reasons == [QUIET_HOURS] and sender != "csr"
+    if decision.allowed:
+        status, verdict = "queued", SEND
+    elif deferrable:
+        status, verdict = "queued", DEFERRED
+    else:
+        status, verdict = "blocked", BLOCKED
+    detail = decision.detail
+    if verdict == DEFERRED and decision.retry_at is not None:
+        detail = f"{detail}; held until then"
+    message = Message(
+        account_id=thread.account_id, thread_id=thread.id, contact_id=contact.id, direction="outbound",
+        sender=sender, sender_user_id=user_id, body=body, category=category, from_number=decision.from_number,
+        to_number=contact.phone, status=status, decision=verdict, block_reason=decision.block_reason,
+        block_detail=detail, compliance=compliance_reply, segments=segments_of(body), retry_at=decision.retry_at if verdict == DEFERRED else None,
+        created_at=now,
+    )
+    session.add(message)
+    thread.last_message_at = now
+    session.flush()
+    events.emit(session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
+    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    if verdict != BLOCKED:
+        from inbox.delivery import schedule_delivery  # local: delivery imports this module
+
+        schedule_delivery(session, message)
+    return message
+

@@ -266,6 +266,7 @@ def upgrade() -> None:
     sa.Column('decision', sa.String(length=8), nullable=True),
     sa.Column('block_reason', sa.String(length=32), nullable=True),
     sa.Column('block_detail', sa.Text(), nullable=True),
+    sa.Column('compliance', sa.Boolean(), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('segments', sa.Integer(), nullable=False),
     sa.Column('retry_at', core.db.UTCDateTime(timezone=True), nullable=True),

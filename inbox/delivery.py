@@ -1,0 +1,152 @@
+"""Handing a stored outbound message to the provider: an RQ job that sends a row at most once.
+
+The job claims the row (`queued` → `sending`, only if it has no provider id) in its own
+transaction before calling the provider, so two runs of the same job cannot both send it, and a
+row with a provider id is never sent again. A 429 or 5xx from the provider puts the row back to
+`queued` and lets RQ retry with backoff; an answer that may hide an accepted text (a timeout
+after the request went out) fails the row rather than risk a double text.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from rq import Retry, get_current_job
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core.db import session_scope, utcnow
+from core.queue import enqueue, enqueue_on_commit
+from inbox import events
+from inbox.models import Contact, Message
+from inbox.providers import ProviderError, get_provider
+from inbox.serializers import message_json
+from inbox.status import apply_pending, apply_status, error_reason
+
+log = logging.getLogger(__name__)
+
+# Seconds between attempts after a 429 or 5xx.
+RETRY_INTERVALS = [10, 30, 90, 300, 900]
+
+
+class RetryableSendError(RuntimeError):
+    """The provider did not accept the text this time; RQ tries again later."""
+
+
+def job_id_for(message_id: int, at: datetime | None = None) -> str:
+    """Deterministic per attempt time, so a deferral never overwrites the job that scheduled it."""
+    return f"deliver-message-{message_id}" + (f"-{int(at.timestamp())}" if at else "")
+
+
+def schedule_delivery(session: Session, message: Message) -> None:
+    """Enqueue the send once this transaction commits; a deferred text at its `retry_at`."""
+    enqueue_on_commit(session, deliver_message, message.id, job_id=job_id_for(message.id, message.retry_at),
+                      at=message.retry_at, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+
+
+def _emit_status(session: Session, message: Message) -> None:
+    events.emit(session, message.account_id, events.MESSAGE_STATUS, {**message_json(message), "message_id": message.id},
+                thread_id=message.thread_id)
+
+
+def _recheck(session: Session, message: Message) -> str:
+    """Re-run the gate at send time (state may have changed since the text was stored).
+    Returns 'send', 'deferred' (re-enqueued) or 'blocked'."""
+    from inbox.sending import BLOCKED, DEFERRED, QUIET_HOURS, check_sendability
+
+    contact = session.get(Contact, message.contact_id)
+    assert contact is not None
+    decision = check_sendability(session, contact, message.category, compliance_reply=message.compliance,
+                                 sender=message.sender)
+    if decision.allowed:
+        return "send"
+    if decision.reasons == [QUIET_HOURS] and message.sender != "csr":
+        message.decision, message.retry_at = DEFERRED, decision.retry_at
+        message.block_reason, message.block_detail = QUIET_HOURS, decision.detail
+        enqueue_on_commit(session, deliver_message, message.id, job_id=job_id_for(message.id, decision.retry_at), at=decision.retry_at,
+                          retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+        return "deferred"
+    message.status, message.decision = "blocked", BLOCKED
+    message.block_reason, message.block_detail = decision.block_reason, decision.detail
+    _emit_status(session, message)
+    return "blocked"
+
+
+def _claim(session: Session, message_id: int) -> bool:
+    """queued → sending, only for a row that was never handed to the provider."""
+    result = session.execute(
+        update(Message).where(Message.id == message_id, Message.status == "queued", Message.provider_sid.is_(None))
+        .values(status="sending").execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def deliver_message(message_id: int) -> dict[str, Any]:
+    """RQ job: send one stored outbound message through the provider, at most once."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.direction != "outbound":
+            return {"message_id": message_id, "result": "missing"}
+        if message.provider_sid or message.status != "queued":
+            return {"message_id": message_id, "result": f"skipped ({message.status})"}
+        verdict = _recheck(session, message)
+        if verdict != "send":
+            return {"message_id": message_id, "result": verdict}
+        if not _claim(session, message_id):
+            return {"message_id": message_id, "result": "claimed elsewhere"}
+        session.commit()
+        to, from_, body = message.to_number, message.from_number, message.body
+        service_sid = _service_sid(session, message)
+    try:
+        result = get_provider().send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
+    except ProviderError as exc:
+        return _failed(message_id, exc)
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.provider_sid = result.sid
+        message.decision = "send"
+        apply_status(session, message, result.status)
+        apply_pending(session, message)
+    log.info("message %s sent as %s", message_id, result.sid)
+    return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
+
+
+def _service_sid(session: Session, message: Message) -> str | None:
+    from sqlalchemy import select
+
+    from inbox.models import SendingNumber
+
+    if not message.from_number:
+        return None
+    return session.scalar(select(SendingNumber.messaging_service_sid).where(
+        SendingNumber.phone == message.from_number, SendingNumber.account_id == message.account_id))
+
+
+def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
+    job = get_current_job()
+    will_retry = exc.retryable and job is not None and (job.retries_left or 0) > 0
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        if will_retry:
+            message.status = "queued"  # not accepted: the retry may send it
+            message.error_message = f"Retrying: {exc.message}"
+        else:
+            message.status = "sending"  # apply_status moves it forward to failed
+            apply_status(session, message, "failed", exc.code)
+            message.error_message = error_reason(exc.code, exc.message)
+            if exc.retryable:
+                message.error_message = f"The provider kept refusing the text: {exc.message}"
+    if will_retry:
+        raise RetryableSendError(f"message {message_id}: {exc.message}")
+    log.warning("message %s failed: %s (code %s)", message_id, exc.message, exc.code)
+    return {"message_id": message_id, "result": "failed", "error_code": exc.code}
+
+
+def enqueue_delivery_now(message_id: int) -> None:
+    """Send a stored message now (the CLI and tests use this; the app schedules through send_text)."""
+    enqueue(deliver_message, message_id, job_id=job_id_for(message_id),
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
