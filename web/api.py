@@ -1,5 +1,263 @@
-"""Placeholder: filled in by its issue."""
+"""The inbox JSON API (/api/v1): threads, messages, notes and the thread actions.
 
+Every handler reads and writes only rows of `request.user.account_id`; another account's id
+answers 404 exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-ROUTES: list[Any] = []
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from inbox import threads as actions
+from inbox.accounts import ValidationError
+from inbox.events import events_since
+from inbox.models import Account, ConsentEvent, Contact, Message, Note, Thread, User
+from inbox.phones import display
+from inbox.serializers import iso, message_json, note_json, thread_json
+from web.auth import CurrentUser, scoped
+
+MESSAGE_MAX = 1600  # ten concatenated segments; carriers drop longer texts
+STATUSES = ("open", "pending", "snoozed", "resolved")
+OWNERS = ("agent", "csr", "none")
+
+
+def _text_field(data: Any, name: str) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get(name), str):
+        raise ValidationError(f"{name}: required, a string")
+    return data[name]
+
+
+def _thread(db: Session, thread_id: int, user: CurrentUser) -> Thread:
+    thread: Thread = scoped(db, Thread, thread_id, user)
+    return thread
+
+
+def _actor(db: Session, user: CurrentUser) -> User:
+    row = db.get(User, user.id)
+    if row is None:  # deleted while logged in
+        raise NotFoundException("user not found")
+    return row
+
+
+def _thread_out(db: Session, thread: Thread) -> dict[str, Any]:
+    contact = db.get(Contact, thread.contact_id)
+    assert contact is not None
+    return thread_json(thread, contact)
+
+
+def thread_query(user: CurrentUser, status: str | None, owner: str | None, assignee: str | None,
+                 escalated: bool | None, opted_out: bool | None, q: str | None) -> Any:
+    """The list query behind the inbox filters, newest activity first."""
+    stmt = (select(Thread, Contact).join(Contact, Contact.id == Thread.contact_id)
+            .where(Thread.account_id == user.account_id))
+    if status:
+        if status not in STATUSES:
+            raise ValidationError(f"status: one of {', '.join(STATUSES)}")
+        stmt = stmt.where(Thread.status == status)
+    if owner:
+        if owner not in OWNERS:
+            raise ValidationError(f"owner: one of {', '.join(OWNERS)}")
+        stmt = stmt.where(Thread.owner == owner)
+    if assignee == "me":
+        stmt = stmt.where(Thread.assignee_id == user.id)
+    elif assignee == "none":
+        stmt = stmt.where(Thread.assignee_id.is_(None))
+    elif assignee:
+        if not assignee.isdigit():
+            raise ValidationError("assignee: 'me', 'none' or a user id")
+        stmt = stmt.where(Thread.assignee_id == int(assignee))
+    if escalated is not None:
+        stmt = stmt.where(Thread.escalated == escalated)
+    if opted_out is not None:
+        stmt = stmt.where(Thread.opted_out == opted_out)
+    if q and q.strip():
+        term = q.strip().lower()
+        digits = "".join(ch for ch in term if ch.isdigit())
+        conditions = [func.lower(Contact.name).contains(term, autoescape=True)]
+        if digits:
+            conditions.append(Contact.phone.contains(digits, autoescape=True))
+        stmt = stmt.where(or_(*conditions))
+    # NULL activity (a thread with no message yet) sorts last on both databases.
+    return stmt.order_by(Thread.last_message_at.is_(None), Thread.last_message_at.desc(), Thread.id.desc())
+
+
+def contact_panel(db: Session, account: Account, contact: Contact, thread: Thread) -> dict[str, Any]:
+    """What a rep sees beside the thread: number, local time, consent history, sessions, follow-ups, bookings."""
+    from agent.models import Booking
+    from followups.models import BookingSession, Followup
+
+    zone = contact.timezone or account.timezone
+    consent = db.scalars(select(ConsentEvent).where(ConsentEvent.account_id == account.id,
+                                                    ConsentEvent.contact_id == contact.id)
+                         .order_by(ConsentEvent.id.desc()).limit(50))
+    sessions = db.scalars(select(BookingSession).where(BookingSession.account_id == account.id,
+                                                       BookingSession.contact_id == contact.id)
+                          .order_by(BookingSession.id.desc()).limit(10))
+    followups = db.scalars(select(Followup).where(Followup.account_id == account.id,
+                                                  Followup.contact_id == contact.id)
+                           .order_by(Followup.id.desc()).limit(10))
+    bookings = db.scalars(select(Booking).where(Booking.account_id == account.id, Booking.contact_id == contact.id)
+                          .order_by(Booking.id.desc()).limit(10))
+    return {
+        "id": contact.id, "name": contact.name, "phone": contact.phone, "display_phone": display(contact.phone),
+        "email": contact.email, "zip": contact.zip, "line_type": contact.line_type or "unknown",
+        "timezone": zone, "local_time": datetime.now(ZoneInfo(zone)).strftime("%a %-I:%M %p"),
+        "opted_out": contact.opted_out,
+        "consent": [{"action": c.action, "category": c.category, "source": c.source, "raw_text": c.raw_text,
+                     "created_at": iso(c.created_at)} for c in consent],
+        "sessions": [{"id": s.id, "job_type": s.job_type, "job_notes": s.job_notes, "status": s.status,
+                      "url": s.url, "abandoned_at": iso(s.abandoned_at)} for s in sessions],
+        "followups": [{"id": f.id, "status": f.status, "mode": f.mode, "variant": f.variant,
+                       "due_at": iso(f.due_at), "block_reason": f.block_reason} for f in followups],
+        "bookings": [{"id": b.id, "source": b.source, "job_type": b.job_type,
+                      "starts_at": iso(b.starts_at), "status": b.status} for b in bookings],
+    }
+
+
+def _sendability(db: Session, contact: Contact) -> dict[str, Any] | None:
+    from inbox.sending import check_sendability
+
+    try:
+        decision = check_sendability(db, contact, "transactional", utcnow())
+    except NotImplementedError:
+        return None
+    return {"allowed": decision.allowed, "reasons": decision.reasons, "detail": decision.detail}
+
+
+class InboxApi(Controller):
+    path = "/api/v1"
+
+    @get("/threads", sync_to_thread=True)
+    def list_threads(self, request: Request[CurrentUser, Any, Any], db: Session, status: str | None = None,
+                     owner: str | None = None, assignee: str | None = None, escalated: bool | None = None,
+                     opted_out: bool | None = None, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """The account's threads, filtered, newest activity first."""
+        stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q)
+        rows = db.execute(stmt.limit(max(1, min(limit, 500)))).all()
+        return [thread_json(t, c) for t, c in rows]
+
+    @get("/threads/{thread_id:int}", sync_to_thread=True)
+    def thread_detail(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int) -> dict[str, Any]:
+        """One thread with its contact panel and whether a reply may go out now."""
+        thread = _thread(db, thread_id, request.user)
+        contact = db.get(Contact, thread.contact_id)
+        account = db.get(Account, thread.account_id)
+        assert contact is not None and account is not None
+        return thread_json(thread, contact) | {
+            "handoff_reason": thread.handoff_reason,
+            "account_timezone": account.timezone,
+            "contact": contact_panel(db, account, contact, thread),
+            "sendability": _sendability(db, contact),
+        }
+
+    @get("/threads/{thread_id:int}/messages", sync_to_thread=True)
+    def list_messages(self, request: Request[CurrentUser, Any, Any], db: Session,
+                      thread_id: int) -> list[dict[str, Any]]:
+        """The thread's texts, oldest first (the latest 500)."""
+        thread = _thread(db, thread_id, request.user)
+        rows = list(db.scalars(select(Message).where(Message.thread_id == thread.id,
+                                                     Message.account_id == thread.account_id)
+                               .order_by(Message.id.desc()).limit(500)))
+        names = _user_names(db, thread.account_id)
+        return [message_json(m) | {"sender_name": names.get(m.sender_user_id or 0)} for m in reversed(rows)]
+
+    @post("/threads/{thread_id:int}/messages", sync_to_thread=True, status_code=201)
+    def send_message(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
+                     data: dict[str, Any]) -> dict[str, Any]:
+        """A rep's reply; the send gate decides, and a block is stored with its reason (still 201)."""
+        from inbox.sending import send_text
+
+        thread = _thread(db, thread_id, request.user)
+        body = _text_field(data, "body").strip()
+        if not body:
+            raise ValidationError("body: a reply cannot be empty")
+        if len(body) > MESSAGE_MAX:
+            raise ValidationError(f"body: a text is at most {MESSAGE_MAX} characters")
+        message = send_text(db, thread, body, sender="csr", user_id=request.user.id)
+        db.commit()
+        return message_json(message) | {"sender_name": request.user.name}
+
+    @get("/threads/{thread_id:int}/notes", sync_to_thread=True)
+    def list_notes(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int) -> list[dict[str, Any]]:
+        """The thread's internal notes, oldest first."""
+        thread = _thread(db, thread_id, request.user)
+        rows = db.scalars(select(Note).where(Note.thread_id == thread.id, Note.account_id == thread.account_id)
+                          .order_by(Note.id))
+        names = _user_names(db, thread.account_id)
+        return [note_json(n) | {"author_name": names.get(n.author_id or 0)} for n in rows]
+
+    @post("/threads/{thread_id:int}/notes", sync_to_thread=True, status_code=201)
+    def add_note(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
+                 data: dict[str, Any]) -> dict[str, Any]:
+        """An internal note; never sent to the customer."""
+        thread = _thread(db, thread_id, request.user)
+        note = actions.add_note(db, thread, _text_field(data, "body"), author=_actor(db, request.user))
+        db.commit()
+        return note_json(note) | {"author_name": request.user.name}
+
+    @post("/threads/{thread_id:int}/assign", sync_to_thread=True, status_code=200)
+    def assign(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
+               data: dict[str, Any]) -> dict[str, Any]:
+        """Assign to a rep of this account (`{"assignee_id": id}`), to me (`"me"`), or unassign (`null`)."""
+        thread = _thread(db, thread_id, request.user)
+        if not isinstance(data, dict) or "assignee_id" not in data:
+            raise ValidationError("assignee_id: required (a user id, \"me\" or null)")
+        raw = data["assignee_id"]
+        if raw == "me":
+            raw = request.user.id
+        if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+            raise ValidationError("assignee_id: a user id, \"me\" or null")
+        actions.assign(db, thread, raw, actor=_actor(db, request.user))
+        db.commit()
+        return _thread_out(db, thread)
+
+    @post("/threads/{thread_id:int}/{action:str}", sync_to_thread=True, status_code=200)
+    def act(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
+            action: str) -> dict[str, Any]:
+        """escalate, de-escalate, resolve, reopen, take-over, hand-back, read."""
+        thread = _thread(db, thread_id, request.user)
+        actor = _actor(db, request.user)
+        if action == "escalate":
+            actions.escalate(db, thread, actor=actor)
+        elif action == "de-escalate":
+            actions.deescalate(db, thread, actor=actor)
+        elif action == "resolve":
+            actions.resolve(db, thread, actor=actor)
+        elif action == "reopen":
+            actions.reopen(db, thread, actor=actor)
+        elif action == "take-over":
+            actions.take_over(db, thread, actor=actor)
+        elif action == "hand-back":
+            actions.hand_back(db, thread, actor=actor)
+        elif action == "read":
+            actions.mark_read(db, thread)
+        else:
+            raise NotFoundException(f"no thread action {action!r}")
+        db.commit()
+        return _thread_out(db, thread)
+
+    @get("/users", sync_to_thread=True)
+    def users(self, request: Request[CurrentUser, Any, Any], db: Session) -> list[dict[str, Any]]:
+        """The account's reps (for the assign menu)."""
+        return [{"id": u.id, "name": u.name, "email": u.email, "role": u.role}
+                for u in actions.account_users(db, request.user.account_id)]
+
+    @get("/events", sync_to_thread=True)
+    def events(self, request: Request[CurrentUser, Any, Any], db: Session, after: int = 0) -> list[dict[str, Any]]:
+        """The account's logged events after `after` (what a reconnecting client missed)."""
+        return events_since(db, request.user.account_id, after)
+
+
+def _user_names(db: Session, account_id: int) -> dict[int, str]:
+    return dict(db.execute(select(User.id, User.name).where(User.account_id == account_id)).tuples().all())
+
+
+ROUTES: list[Any] = [InboxApi]

@@ -1,0 +1,424 @@
+// The live inbox: thread list, one open thread, composer, notes, actions, presence and typing.
+(function () {
+  "use strict";
+  const { api, el, Live, showConnState, formatTime } = window.textdesk;
+  const boot = JSON.parse(document.getElementById("bootstrap").textContent);
+  const me = boot.me;
+  const tz = boot.account.timezone;
+  const $ = (id) => document.getElementById(id);
+
+  const BLOCK_REASONS = {
+    opted_out: "the customer opted out of texts",
+    no_consent: "no consent on record for this kind of text",
+    invalid_number: "the number cannot receive texts",
+    landline: "the number is a landline",
+    sender_not_registered: "our number is not registered for this kind of text",
+    quiet_hours: "quiet hours where the customer lives",
+    duplicate: "the same text was just sent",
+  };
+  const ERROR_CODES = {
+    "21610": "the customer has unsubscribed (STOP)", "21211": "the number is not valid",
+    "21614": "the number is not a mobile number", "30003": "the phone is off or unreachable",
+    "30004": "the customer's carrier blocked it", "30005": "the number does not exist",
+    "30006": "landline or unreachable carrier", "30007": "filtered by the carrier as spam",
+    "30008": "unknown delivery error", "30034": "our number is not registered (A2P 10DLC)",
+  };
+  const STATUS_LABELS = {
+    queued: "Queued", sending: "Sending", sent: "Sent", delivered: "Delivered",
+    undelivered: "Not delivered", failed: "Failed", blocked: "Not sent", received: "",
+  };
+  const SENDERS = { customer: "Customer", agent: "AI agent", system: "textdesk" };
+  const VIEWS = {
+    open: { status: "open" }, mine: { assignee: "me" }, unassigned: { assignee: "none", status: "open" },
+    agent: { owner: "agent" }, escalated: { escalated: "true" }, pending: { status: "pending" },
+    resolved: { status: "resolved" }, opted_out: { opted_out: "true" }, all: {},
+  };
+
+  const state = {
+    view: "open", q: "", threads: new Map(), users: new Map(),
+    current: null, detail: null, timeline: new Map(), viewers: new Map(), typers: new Map(),
+  };
+
+  // ---- thread list ------------------------------------------------------------------------
+  function matches(thread) {
+    const filter = VIEWS[state.view];
+    if (filter.status && thread.status !== filter.status) return false;
+    if (filter.owner && thread.owner !== filter.owner) return false;
+    if (filter.assignee === "me" && thread.assignee_id !== me.id) return false;
+    if (filter.assignee === "none" && thread.assignee_id !== null) return false;
+    if (filter.escalated && !thread.escalated) return false;
+    if (filter.opted_out && !thread.opted_out) return false;
+    if (state.q) {
+      const q = state.q.toLowerCase();
+      const digits = q.replace(/\D/g, "");
+      const name = (thread.contact.name || "").toLowerCase();
+      if (!name.includes(q) && !(digits && thread.contact.phone.includes(digits))) return false;
+    }
+    return true;
+  }
+
+  async function loadThreads() {
+    const params = new URLSearchParams(VIEWS[state.view]);
+    if (state.q) params.set("q", state.q);
+    const rows = await api("GET", `/api/v1/threads?${params}`);
+    state.threads = new Map(rows.map((t) => [t.id, t]));
+    renderList();
+  }
+
+  function upsertThread(thread) {
+    if (matches(thread)) state.threads.set(thread.id, thread);
+    else state.threads.delete(thread.id);
+    renderList();
+    if (state.current === thread.id && state.detail) {
+      Object.assign(state.detail, thread);
+      renderHeader();
+    }
+  }
+
+  function contactLabel(contact) {
+    return contact.name || contact.display_phone || contact.phone;
+  }
+
+  function renderList() {
+    const list = $("thread-list");
+    const rows = [...state.threads.values()].sort((a, b) =>
+      (b.last_message_at || "").localeCompare(a.last_message_at || "") || b.id - a.id);
+    list.replaceChildren(...rows.map((t) => el("li", {
+      className: "thread-row" + (t.id === state.current ? " selected" : "") + (t.unread_count ? " unread-row" : ""),
+      dataset: { threadId: t.id }, onclick: () => openThread(t.id, true),
+    },
+      el("div", { className: "row-top" },
+        el("span", { className: "name", text: contactLabel(t.contact) }),
+        el("span", { className: "time", text: formatTime(t.last_message_at, tz) })),
+      el("div", { className: "row-bottom" },
+        el("span", { className: "phone muted", text: t.contact.phone }),
+        t.owner === "agent" ? el("span", { className: "badge agent", text: "agent" }) : null,
+        t.escalated ? el("span", { className: "badge escalated", text: "escalated" }) : null,
+        t.opted_out ? el("span", { className: "badge optout", text: "opted out" }) : null,
+        t.assignee_id ? el("span", { className: "badge", text: userName(t.assignee_id) }) : null,
+        t.unread_count ? el("span", { className: "unread", text: String(t.unread_count) }) : null),
+    )));
+    $("thread-list-empty").hidden = rows.length > 0;
+  }
+
+  function userName(id) {
+    const user = state.users.get(id);
+    return user ? user.name : `user ${id}`;
+  }
+
+  // ---- one thread ---------------------------------------------------------------------------
+  async function openThread(id, push) {
+    state.current = id;
+    state.typers.clear();
+    if (push) history.pushState({ thread: id }, "", `/inbox/${id}`);
+    renderList();
+    const [detail, messages, notes] = await Promise.all([
+      api("GET", `/api/v1/threads/${id}`), api("GET", `/api/v1/threads/${id}/messages`),
+      api("GET", `/api/v1/threads/${id}/notes`),
+    ]);
+    if (state.current !== id) return;
+    state.detail = detail;
+    state.timeline = new Map();
+    messages.forEach((m) => state.timeline.set(`m${m.id}`, { kind: "message", ...m }));
+    notes.forEach((n) => state.timeline.set(`n${n.id}`, { kind: "note", ...n }));
+    $("thread-empty").hidden = true;
+    $("thread-view").hidden = false;
+    $("reply").value = "";
+    renderHeader();
+    renderTimeline();
+    renderContact();
+    renderViewers();
+    renderComposer();
+    announcePresence();
+    if (detail.unread_count) markRead();
+  }
+
+  function markRead() {
+    api("POST", `/api/v1/threads/${state.current}/read`).catch(() => {});
+  }
+
+  function renderHeader() {
+    const t = state.detail;
+    $("thread-title").textContent = `${contactLabel(t.contact)} · ${t.contact.display_phone || t.contact.phone}`;
+    const badges = [el("span", { className: `badge status-${t.status}`, text: t.status })];
+    if (t.owner === "agent") badges.push(el("span", { className: "badge agent", text: "with the AI agent" }));
+    if (t.owner === "csr") badges.push(el("span", { className: "badge", text: "handled by a rep" }));
+    if (t.escalated) badges.push(el("span", { className: "badge escalated", text: "escalated" }));
+    if (t.opted_out) badges.push(el("span", { className: "badge optout", text: "opted out" }));
+    badges.push(el("span", { className: "badge", id: "assignee-badge",
+      text: t.assignee_id ? `assigned to ${userName(t.assignee_id)}` : "unassigned" }));
+    $("thread-badges").replaceChildren(...badges);
+    $("btn-escalate").hidden = t.escalated;
+    $("btn-deescalate").hidden = !t.escalated;
+    $("btn-take-over").hidden = t.owner !== "agent";
+    $("btn-hand-back").hidden = t.owner !== "csr";
+    $("btn-resolve").hidden = t.status === "resolved";
+    $("btn-reopen").hidden = t.status !== "resolved";
+    $("btn-assign-me").hidden = t.assignee_id === me.id;
+    const select = $("assign-select");
+    select.replaceChildren(el("option", { value: "", text: "Unassigned" }),
+      ...[...state.users.values()].map((u) => el("option", { value: u.id, text: u.name })));
+    select.value = t.assignee_id ? String(t.assignee_id) : "";
+    const handoff = $("handoff");
+    handoff.hidden = !t.handoff_reason;
+    handoff.textContent = t.handoff_reason ? `The agent handed this over: ${t.handoff_reason}` : "";
+    renderComposer();
+  }
+
+  function optedOut() {
+    const t = state.detail;
+    return Boolean(t && (t.opted_out || (t.contact && t.contact.opted_out)));
+  }
+
+  function renderComposer() {
+    const blocked = optedOut();
+    const banner = $("optout-banner");
+    banner.hidden = !blocked;
+    banner.textContent = blocked
+      ? "This contact opted out of texts. Nothing can be sent to them until they text START." : "";
+    $("reply").disabled = blocked;
+    $("send").disabled = blocked;
+    const why = $("composer-disabled");
+    why.hidden = !blocked;
+    why.textContent = blocked ? "Replying is off: the customer opted out (STOP). Use a note to leave context." : "";
+    updateCounter();
+  }
+
+  function statusText(m) {
+    if (m.direction === "inbound") return "";
+    let text = STATUS_LABELS[m.status] || m.status;
+    if (m.status === "blocked") {
+      text += `: ${m.block_detail || BLOCK_REASONS[m.block_reason] || m.block_reason || "blocked by the send gate"}`;
+    } else if (m.status === "failed" || m.status === "undelivered") {
+      const reason = m.error_message || ERROR_CODES[m.error_code] || (m.error_code ? `error ${m.error_code}` : "");
+      if (reason) text += `: ${reason}`;
+    } else if (m.status === "queued" && m.block_reason === "quiet_hours") {
+      text += ": held for quiet hours";
+    }
+    return text;
+  }
+
+  function renderItem(item) {
+    if (item.kind === "note") {
+      const who = item.author_kind === "agent" ? "AI agent" : item.author_kind === "system" ? "textdesk"
+        : (item.author_name || (item.author_id ? userName(item.author_id) : "rep"));
+      return el("li", { className: `note note-${item.author_kind}`, dataset: { noteId: item.id } },
+        el("div", { className: "who" }, item.author_kind === "system" ? "" : "Internal note · ", who),
+        el("div", { className: "body", text: item.body }),
+        el("div", { className: "meta", text: formatTime(item.created_at, tz) }));
+    }
+    const who = item.sender === "csr" ? (item.sender_name || userName(item.sender_user_id)) : SENDERS[item.sender];
+    const attachments = (item.attachments || []).map((a) => {
+      const url = String(a.url || "");
+      if (!/^https?:\/\//.test(url) && !url.startsWith("/")) return null;
+      return (a.content_type || "").startsWith("image/")
+        ? el("a", { href: url, target: "_blank", rel: "noopener" }, el("img", { className: "mms", src: url, alt: "picture from the customer" }))
+        : el("a", { href: url, target: "_blank", rel: "noopener", text: a.content_type || "attachment" });
+    });
+    return el("li", { className: `msg ${item.direction} sender-${item.sender}`, dataset: { messageId: item.id } },
+      el("div", { className: "who", text: who }),
+      el("div", { className: "body", text: item.body }),
+      attachments.length ? el("div", { className: "attachments" }, ...attachments) : null,
+      el("div", { className: "meta" },
+        el("span", { className: "time", text: formatTime(item.created_at, tz) }),
+        " ",
+        el("span", { className: "status", dataset: { status: item.status }, text: statusText(item) })));
+  }
+
+  function renderTimeline() {
+    const list = $("timeline");
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const items = [...state.timeline.values()].sort((a, b) =>
+      (a.created_at || "").localeCompare(b.created_at || "") || (a.kind === b.kind ? a.id - b.id : 0));
+    list.replaceChildren(...items.map(renderItem));
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function section(title, rows) {
+    return el("section", {}, el("h4", { text: title }),
+      rows.length ? el("ul", {}, ...rows.map((r) => el("li", { text: r }))) : el("p", { className: "muted", text: "none" }));
+  }
+
+  function renderContact() {
+    const c = state.detail.contact;
+    $("contact-panel").replaceChildren(
+      el("h3", { text: c.name || "Unknown name" }),
+      el("p", { id: "contact-phone", text: c.display_phone }),
+      el("p", { className: "muted", text: `Local time ${c.local_time} (${c.timezone}) · ${c.line_type}` }),
+      c.email ? el("p", { text: c.email }) : null,
+      section("Consent history", c.consent.map((e) =>
+        `${formatTime(e.created_at, tz)} · ${e.action.replace(/_/g, " ")} (${e.category}, ${e.source})` +
+        (e.raw_text ? ` “${e.raw_text}”` : ""))),
+      section("Booking sessions", c.sessions.map((s) =>
+        `${s.job_type || "job"}${s.job_notes ? ` — ${s.job_notes}` : ""} · ${s.status} ${formatTime(s.abandoned_at, tz)}`)),
+      section("Follow-ups", c.followups.map((f) =>
+        `${f.status} · ${f.mode}${f.variant ? ` (${f.variant})` : ""} · due ${formatTime(f.due_at, tz)}` +
+        (f.block_reason ? ` · ${BLOCK_REASONS[f.block_reason] || f.block_reason}` : ""))),
+      section("Bookings", c.bookings.map((b) => `${b.job_type || "job"} · ${formatTime(b.starts_at, tz)} · ${b.source}`)),
+    );
+  }
+
+  // ---- presence and typing -----------------------------------------------------------------
+  function announcePresence() {
+    live.send({ type: "presence", thread_id: state.current });
+  }
+
+  function renderViewers() {
+    const now = Date.now();
+    const names = [...state.viewers.values()]
+      .filter((v) => v.thread_id === state.current && now - v.at < 50000).map((v) => v.name);
+    $("viewers").textContent = names.length ? `Also viewing: ${names.join(", ")}` : "";
+    const typers = [...state.typers.values()].filter((t) => t.thread_id === state.current && now - t.at < 4000);
+    const warning = $("typing-warning");
+    if (!typers.length) { warning.hidden = true; warning.className = "typing"; return; }
+    const who = typers.map((t) => t.name).join(", ");
+    const colliding = $("reply").value.trim().length > 0;
+    warning.hidden = false;
+    warning.className = colliding ? "typing collision" : "typing";
+    warning.textContent = colliding
+      ? `⚠ ${who} is also writing a reply to this customer. Agree who answers before you send.`
+      : `${who} is typing…`;
+  }
+
+  function onEphemeral(event) {
+    const p = event.payload || {};
+    if (p.user_id === me.id) return;
+    if (event.type === "presence") {
+      if (p.left || p.thread_id === null) state.viewers.delete(p.user_id);
+      else state.viewers.set(p.user_id, { name: p.name, thread_id: p.thread_id, at: Date.now() });
+      if (p.hello && state.current) announcePresence();  // a newcomer learns where everyone already is
+    } else {
+      state.typers.set(p.user_id, { name: p.name, thread_id: p.thread_id, at: Date.now() });
+    }
+    renderViewers();
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+  function onEvent(event) {
+    const p = event.payload || {};
+    switch (event.type) {
+      case "presence": case "typing": onEphemeral(event); return;
+      case "thread.updated": upsertThread(p); return;
+      case "message.created": case "message.status": {
+        const threadId = p.thread_id || event.thread_id;
+        if (state.current === threadId) {
+          const prior = state.timeline.get(`m${p.id}`) || {};
+          state.timeline.set(`m${p.id}`, { ...prior, kind: "message", ...p });
+          renderTimeline();
+          if (event.type === "message.created" && p.direction === "inbound" && !document.hidden) markRead();
+        }
+        if (event.type === "message.created" && !state.threads.has(threadId)) refreshThread(threadId);
+        return;
+      }
+      case "note.created":
+        if (state.current === (p.thread_id || event.thread_id)) {
+          state.timeline.set(`n${p.id}`, { kind: "note", ...p });
+          renderTimeline();
+        }
+        return;
+      default:
+    }
+  }
+
+  async function refreshThread(id) {
+    try { upsertThread(await api("GET", `/api/v1/threads/${id}`)); } catch (e) { /* gone or not ours */ }
+  }
+
+  // ---- actions ------------------------------------------------------------------------------
+  function showError(error) {
+    const node = $("action-error");
+    node.hidden = !error;
+    node.textContent = error ? error.message : "";
+  }
+
+  async function act(path, body) {
+    try {
+      const thread = await api("POST", `/api/v1/threads/${state.current}/${path}`, body);
+      showError(null);
+      upsertThread(thread);
+    } catch (error) { showError(error); }
+  }
+
+  function updateCounter() {
+    const text = $("reply").value;
+    const info = window.textdeskSegments.count(text);
+    $("segments").textContent = text ? `${info.units} chars · ${info.segments} segment${info.segments === 1 ? "" : "s"} · ${info.encoding}` : "";
+    $("lint").textContent = window.textdeskSegments.lint(text).join(" · ");
+  }
+
+  let lastTyping = 0;
+  $("reply").addEventListener("input", () => {
+    updateCounter();
+    renderViewers();
+    if (Date.now() - lastTyping > 1500 && $("reply").value.trim()) {
+      lastTyping = Date.now();
+      live.send({ type: "typing", thread_id: state.current });
+    }
+  });
+
+  $("composer").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = $("reply").value;
+    if (!body.trim() || optedOut()) return;
+    $("send").disabled = true;
+    try {
+      const message = await api("POST", `/api/v1/threads/${state.current}/messages`, { body });
+      state.timeline.set(`m${message.id}`, { kind: "message", ...(state.timeline.get(`m${message.id}`) || {}), ...message });
+      $("reply").value = "";
+      showError(null);
+      renderTimeline();
+    } catch (error) { showError(error); }
+    renderComposer();
+  });
+
+  $("note-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = $("note-body").value;
+    if (!body.trim()) return;
+    try {
+      const note = await api("POST", `/api/v1/threads/${state.current}/notes`, { body });
+      state.timeline.set(`n${note.id}`, { kind: "note", ...note });
+      $("note-body").value = "";
+      showError(null);
+      renderTimeline();
+    } catch (error) { showError(error); }
+  });
+
+  $("btn-assign-me").addEventListener("click", () => act("assign", { assignee_id: me.id }));
+  $("assign-select").addEventListener("change", (e) =>
+    act("assign", { assignee_id: e.target.value ? Number(e.target.value) : null }));
+  for (const [id, path] of [["btn-escalate", "escalate"], ["btn-deescalate", "de-escalate"],
+    ["btn-take-over", "take-over"], ["btn-hand-back", "hand-back"], ["btn-resolve", "resolve"], ["btn-reopen", "reopen"]]) {
+    $(id).addEventListener("click", () => act(path));
+  }
+
+  for (const button of document.querySelectorAll(".views button")) {
+    button.addEventListener("click", () => {
+      document.querySelectorAll(".views button").forEach((b) => b.classList.toggle("active", b === button));
+      state.view = button.dataset.view;
+      loadThreads();
+    });
+  }
+  let searchTimer = null;
+  $("search").addEventListener("input", (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadThreads(); }, 200);
+  });
+  window.addEventListener("popstate", (e) => { if (e.state && e.state.thread) openThread(e.state.thread, false); });
+
+  // ---- start --------------------------------------------------------------------------------
+  const live = new Live({
+    lastId: boot.last_event_id, onEvent, onState: showConnState,
+    onOpen: () => live.send({ type: "presence", thread_id: state.current, hello: true }),
+  });
+  setInterval(() => { if (state.current) announcePresence(); renderViewers(); }, 20000);
+  setInterval(renderViewers, 1000);
+  window.textdesk.live = live;
+
+  (async () => {
+    const users = await api("GET", "/api/v1/users");
+    state.users = new Map(users.map((u) => [u.id, u]));
+    await loadThreads();
+    if (boot.thread_id) openThread(boot.thread_id, false);
+  })();
+})();
