@@ -1,14 +1,63 @@
-"""Follow-up scheduling and cancelling (the follow-ups issue implements this module).
+"""Follow-up state changes other areas call: cancelling, in the caller's transaction.
 
-INTERFACE used by other packages:
+INTERFACE used by other packages: `cancel_pending_for_contact` (the inbound pipeline calls it for a
+reply or an opt-out, in the same transaction as the message).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from followups.models import Followup
+from inbox import events
+
+CANCEL_REASONS = ("inbound_reply", "opt_out", "csr", "session_completed", "csr_replied")
+
+
+def followup_json(followup: Followup) -> dict[str, Any]:
+    """The API and event shape of a follow-up (CONTRACTS.md, plus a few readable extras)."""
+    from inbox.serializers import iso
+
+    return {
+        "id": followup.id, "session_id": followup.session_id, "contact_id": followup.contact_id,
+        "thread_id": followup.thread_id, "due_at": iso(followup.due_at), "status": followup.status,
+        "variant": followup.variant, "mode": followup.mode, "block_reason": followup.block_reason,
+        "detail": followup.detail, "cancelled_by": followup.cancelled_by,
+        "sent_message_id": followup.sent_message_id, "sent_at": iso(followup.sent_at),
+    }
+
+
+def cancel(session: Session, followup: Followup, reason: str, detail: str | None = None) -> bool:
+    """Cancel one scheduled follow-up; False (and no change) if it already left `scheduled`."""
+    if followup.status != "scheduled":
+        return False
+    followup.status = "cancelled"
+    followup.cancelled_by = reason
+    followup.detail = detail
+    followup.updated_at = utcnow()
+    events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup),
+                thread_id=followup.thread_id)
+    return True
 
 
 def cancel_pending_for_contact(session: Session, account_id: int, contact_id: int, reason: str) -> int:
     """Cancel the contact's scheduled follow-ups in this transaction (reason: 'inbound_reply',
     'opt_out', 'csr', 'session_completed'); returns how many were cancelled."""
-    return 0
+    rows = session.scalars(select(Followup).where(
+        Followup.account_id == account_id, Followup.contact_id == contact_id, Followup.status == "scheduled"))
+    return sum(cancel(session, f, reason) for f in rows)
+
+
+def recently_sent(session: Session, followup: Followup, hours: int, now: datetime | None = None) -> bool:
+    """Whether another follow-up went to the same contact within `hours` (the per-contact limit)."""
+    from datetime import timedelta
+
+    since = (now or utcnow()) - timedelta(hours=hours)
+    return session.scalar(select(Followup.id).where(
+        Followup.account_id == followup.account_id, Followup.contact_id == followup.contact_id,
+        Followup.id != followup.id, Followup.status == "sent", Followup.sent_at >= since).limit(1)) is not None

@@ -1,5 +1,25 @@
-"""Placeholder: filled in by its issue."""
+"""`GET /l/{code}`: a customer tapping a follow-up's tracked link (or a preview fetcher unfurling it)."""
+
+from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, get
+from litestar.response import Redirect, Response
+from sqlalchemy.orm import Session
+
+from followups.links import record_visit
+
+
+@get("/l/{code:str}", sync_to_thread=True, exclude_from_auth=True, include_in_schema=False)
+def follow_link(request: Request[Any, Any, Any], code: str, db: Session) -> Response[Any]:
+    """Count the visit first (a tap or a preview), then send the browser to the booking page."""
+    link = record_visit(db, code, request.headers.get("user-agent"), request.method)
+    if link is None:
+        return Response({"status_code": 404, "detail": "this link does not exist"}, status_code=404)
+    target = link.target_url
+    db.commit()
+    return Redirect(target, status_code=302)
+
+
+ROUTES: list[Any] = [follow_link]
