@@ -1,0 +1,275 @@
+"""The booking calendar: when a job can be booked, and booking it without double-booking.
+
+The built-in calendar is the default backend. Another backend (a field-service system's API)
+implements `BookingBackend`. Rules of the built-in one:
+
+- a day is open when `Account.business_hours` has hours for its weekday and it is not a
+  `BlackoutDate`; times are in the account's time zone;
+- slots start every `Account.slot_minutes` from opening; a job fits when it ends by closing;
+- each slot has `Account.technicians` seats; a booking takes one seat of the slot it starts in
+  (counted per starting slot: a job longer than a slot does not also fill the next one);
+- a seat is taken by inserting `Booking(seat=n)`; the unique (account, starts_at, seat) index is
+  what makes two concurrent bookings unable to take the same last seat.
+
+Every refusal is a `SlotUnavailable` whose message says what to do instead, because the agent
+reads it back to the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agent.models import BlackoutDate, Booking, JobType
+from core.db import utcnow
+from inbox.models import Account
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS_OF_DAY = {"morning": (0, 12 * 60), "afternoon": (12 * 60, 17 * 60), "evening": (17 * 60, 24 * 60),
+                "any": (0, 24 * 60)}
+MIN_LEAD = timedelta(hours=1)  # no booking a truck that cannot get there
+MAX_AHEAD_DAYS = 60
+MAX_RANGE_DAYS = 14
+
+
+class SlotUnavailable(Exception):
+    """A booking request the calendar refuses; the message tells the caller what to do instead."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime  # UTC
+    ends_at: datetime
+    seats_left: int
+
+
+class BookingBackend(Protocol):
+    """What the agent (and CSRs) need from a calendar."""
+
+    def find_slots(self, session: Session, account: Account, job_type: JobType, first_day: date, last_day: date,
+                   part_of_day: str = "any", *, now: datetime | None = None, limit: int = 8) -> list[Slot]: ...
+
+    def book(self, session: Session, account: Account, job_type: JobType, starts_at: datetime, *,
+             contact_id: int, thread_id: int | None, source: str, followup_id: int | None = None,
+             session_id: int | None = None, variant: str | None = None,
+             now: datetime | None = None) -> Booking: ...
+
+    def reschedule(self, session: Session, account: Account, booking: Booking, starts_at: datetime, *,
+                   contact_id: int, now: datetime | None = None) -> Booking: ...
+
+    def cancel(self, session: Session, account: Account, booking: Booking, *, contact_id: int) -> Booking: ...
+
+
+DEFAULT_JOB_TYPE = "Service visit"
+
+
+def job_types(session: Session, account: Account) -> list[JobType]:
+    """The account's bookable job types; one default "Service visit" of a slot's length if it set none."""
+    rows = list(session.scalars(select(JobType).where(JobType.account_id == account.id, JobType.active.is_(True))
+                                .order_by(JobType.name)))
+    if rows:
+        return rows
+    has_any = session.scalar(select(JobType.id).where(JobType.account_id == account.id).limit(1))
+    return [] if has_any else [JobType(account_id=account.id, name=DEFAULT_JOB_TYPE,
+                                       duration_minutes=account.slot_minutes, active=True)]
+
+
+def job_type_named(session: Session, account: Account, name: str) -> JobType | None:
+    """The active job type with this name (case and spacing ignored), or None."""
+    wanted = " ".join(name.split()).casefold()
+    return next((j for j in job_types(session, account) if j.name.casefold() == wanted), None)
+
+
+def booking_json(booking: Booking) -> dict[str, object]:
+    """A booking as the API and the `booking.created` event show it."""
+    return {
+        "id": booking.id, "contact_id": booking.contact_id, "thread_id": booking.thread_id,
+        "followup_id": booking.followup_id, "session_id": booking.session_id, "variant": booking.variant,
+        "source": booking.source, "status": booking.status, "job_type": booking.job_type,
+        "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,
+        "ends_at": booking.ends_at.isoformat() if booking.ends_at else None,
+        "external_job_id": booking.external_job_id,
+        "created_at": booking.created_at.isoformat() if booking.created_at else None,
+    }
+
+
+def zone(account: Account) -> ZoneInfo:
+    return ZoneInfo(account.timezone)
+
+
+def opening_hours(account: Account, day: date) -> tuple[time, time] | None:
+    """The account's (open, close) on `day`, or None when it is closed that weekday."""
+    hours = (account.business_hours or {}).get(WEEKDAYS[day.weekday()])
+    if not hours or len(hours) != 2:
+        return None
+    opens, closes = (time.fromisoformat(h) for h in hours)
+    return (opens, closes) if opens < closes else None
+
+
+def describe_hours(account: Account) -> list[str]:
+    """Human-readable hours, one line per weekday, for prompts."""
+    lines = []
+    for key in WEEKDAYS:
+        hours = (account.business_hours or {}).get(key)
+        lines.append(f"{key.title()}: {hours[0]}-{hours[1]}" if hours else f"{key.title()}: closed")
+    return lines
+
+
+def _blackouts(session: Session, account: Account, first: date, last: date) -> set[date]:
+    rows = session.scalars(select(BlackoutDate.day).where(
+        BlackoutDate.account_id == account.id, BlackoutDate.day >= first, BlackoutDate.day <= last))
+    return set(rows)
+
+
+def _seats_taken(session: Session, account: Account, starts: list[datetime]) -> dict[datetime, set[int]]:
+    taken: dict[datetime, set[int]] = {s: set() for s in starts}
+    if not starts:
+        return taken
+    rows = session.execute(select(Booking.starts_at, Booking.seat).where(
+        Booking.account_id == account.id, Booking.status == "booked", Booking.seat.is_not(None),
+        Booking.starts_at >= min(starts), Booking.starts_at <= max(starts)))
+    for starts_at, seat in rows:
+        taken.setdefault(starts_at.astimezone(UTC), set()).add(seat)
+    return taken
+
+
+def _slot_starts(account: Account, job_type: JobType, day: date) -> list[datetime]:
+    """Every UTC start on `day` where a job of this type fits inside business hours."""
+    hours = opening_hours(account, day)
+    if hours is None:
+        return []
+    tz = zone(account)
+    opens = datetime.combine(day, hours[0], tz)
+    closes = datetime.combine(day, hours[1], tz)
+    step = timedelta(minutes=max(account.slot_minutes, 15))
+    starts, current = [], opens
+    while current + timedelta(minutes=job_type.duration_minutes) <= closes:
+        starts.append(current.astimezone(UTC))
+        current += step
+    return starts
+
+
+class BuiltinCalendar:
+    """The default backend: textdesk's own bookings table."""
+
+    def find_slots(self, session: Session, account: Account, job_type: JobType, first_day: date, last_day: date,
+                   part_of_day: str = "any", *, now: datetime | None = None, limit: int = 8) -> list[Slot]:
+        """Open slots for `job_type` between two local days (inclusive), soonest first."""
+        now = now or utcnow()
+        if part_of_day not in PARTS_OF_DAY:
+            raise SlotUnavailable(f"part_of_day must be one of {', '.join(PARTS_OF_DAY)}")
+        if last_day < first_day:
+            raise SlotUnavailable("date_to is before date_from; swap them")
+        last_day = min(last_day, first_day + timedelta(days=MAX_RANGE_DAYS - 1))
+        tz, lo, hi = zone(account), *PARTS_OF_DAY[part_of_day]
+        closed = _blackouts(session, account, first_day, last_day)
+        candidates: list[datetime] = []
+        day = first_day
+        while day <= last_day:
+            if day not in closed:
+                for start in _slot_starts(account, job_type, day):
+                    local = start.astimezone(tz)
+                    minute = local.hour * 60 + local.minute
+                    if lo <= minute < hi and now + MIN_LEAD <= start <= now + timedelta(days=MAX_AHEAD_DAYS):
+                        candidates.append(start)
+            day += timedelta(days=1)
+        taken = _seats_taken(session, account, candidates)
+        slots = []
+        for start in candidates:
+            left = account.technicians - len(taken.get(start, set()))
+            if left > 0:
+                slots.append(Slot(start, start + timedelta(minutes=job_type.duration_minutes), left))
+            if len(slots) >= limit:
+                break
+        return slots
+
+    def check_slot(self, session: Session, account: Account, job_type: JobType, starts_at: datetime,
+                   now: datetime | None = None) -> None:
+        """Raise SlotUnavailable unless `starts_at` is a real slot start for this job type."""
+        now = now or utcnow()
+        if starts_at.tzinfo is None:
+            raise SlotUnavailable("start needs a time zone offset; use a start exactly as find_slots returned it")
+        start = starts_at.astimezone(UTC)
+        if start < now + MIN_LEAD:
+            raise SlotUnavailable("that time is in the past or less than an hour away; call find_slots for open times")
+        if start > now + timedelta(days=MAX_AHEAD_DAYS):
+            raise SlotUnavailable(f"we book at most {MAX_AHEAD_DAYS} days ahead; offer an earlier date")
+        local_day = start.astimezone(zone(account)).date()
+        if _blackouts(session, account, local_day, local_day):
+            raise SlotUnavailable(f"we are closed on {local_day.isoformat()}; call find_slots for another day")
+        if start not in _slot_starts(account, job_type, local_day):
+            raise SlotUnavailable("that is not an available start time (outside business hours or not a slot "
+                                  "start); call find_slots and offer one of the times it returns")
+
+    def book(self, session: Session, account: Account, job_type: JobType, starts_at: datetime, *,
+             contact_id: int, thread_id: int | None, source: str, followup_id: int | None = None,
+             session_id: int | None = None, variant: str | None = None,
+             now: datetime | None = None) -> Booking:
+        """Take a free seat in the slot, in the caller's transaction (the caller commits)."""
+        self.check_slot(session, account, job_type, starts_at, now)
+        start = starts_at.astimezone(UTC)
+        booking = Booking(account_id=account.id, contact_id=contact_id, thread_id=thread_id, followup_id=followup_id,
+                          session_id=session_id, variant=variant, source=source, job_type=job_type.name,
+                          status="booked")
+        return _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+
+    def reschedule(self, session: Session, account: Account, booking: Booking, starts_at: datetime, *,
+                   contact_id: int, now: datetime | None = None) -> Booking:
+        """Move the contact's own booking to another open slot; its old seat is released."""
+        _own(account, booking, contact_id)
+        job_type = job_type_named(session, account, booking.job_type or "")
+        if job_type is None:
+            raise SlotUnavailable("this booking's job type is no longer offered; hand off to a person")
+        self.check_slot(session, account, job_type, starts_at, now)
+        start = starts_at.astimezone(UTC)
+        if booking.starts_at == start:
+            return booking
+        return _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+
+    def cancel(self, session: Session, account: Account, booking: Booking, *, contact_id: int) -> Booking:
+        """Cancel the contact's own booking and release its seat."""
+        _own(account, booking, contact_id)
+        booking.status = "cancelled"
+        booking.seat = None
+        session.flush()
+        return booking
+
+
+def _own(account: Account, booking: Booking, contact_id: int) -> None:
+    if booking.account_id != account.id or booking.contact_id != contact_id or booking.status != "booked":
+        raise SlotUnavailable("no such booking for this customer; use a booking_id from this customer's "
+                              "upcoming bookings")
+
+
+def _take_seat(session: Session, account: Account, booking: Booking, start: datetime, end: datetime) -> Booking:
+    taken = _seats_taken(session, account, [start]).get(start, set())
+    nested = session.get_bind().dialect.name != "sqlite"
+    for seat in range(account.technicians):
+        if seat in taken:
+            continue
+        booking.starts_at, booking.ends_at, booking.seat = start, end, seat
+        if not nested:
+            # SQLite runs one writer at a time, and pysqlite savepoints would commit early.
+            session.add(booking)
+            session.flush()
+            return booking
+        try:
+            with session.begin_nested():
+                session.add(booking)
+                session.flush()
+            return booking
+        except IntegrityError:
+            # Someone else committed this seat since we looked: try the next one.
+            continue
+    raise SlotUnavailable("that slot is full; call find_slots and offer another time")
+
+
+def get_backend(account: Account) -> BookingBackend:
+    """The booking backend for an account (the built-in calendar until another is configured)."""
+    return BuiltinCalendar()
