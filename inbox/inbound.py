@@ -1,0 +1,210 @@
+"""An inbound text, from the provider's webhook (or the phone simulator) to the thread.
+
+One transaction: find the account, drop a repeat delivery, recognise compliance keywords and
+act on them (ledger, flags, confirmation) before anything else, store the message, update the
+thread, then route: cancel the contact's pending follow-ups and, if the agent owns the thread,
+schedule its turn. Events and jobs go out only after the caller commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agent import service as agent_service
+from core.db import utcnow
+from followups import service as followups_service
+from inbox import consent, events
+from inbox.accounts import ValidationError
+from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
+from inbox.models import Account, Contact, Message, SendingNumber, Thread
+from inbox.phones import InvalidPhone, display, to_e164
+from inbox.sending import segments_of, send_text
+from inbox.serializers import message_json, thread_json
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1600
+
+
+class UnknownRecipient(LookupError):
+    """No account texts from the `To` number (or uses the Messaging Service)."""
+
+
+@dataclass
+class InboundResult:
+    message: Message
+    thread: Thread
+    contact: Contact
+    duplicate: bool = False
+    # opt_out, opt_in, help, marketing_opt_in, or None for an ordinary message.
+    compliance: str | None = None
+    reply: Message | None = None
+
+
+def find_account(session: Session, to: str, messaging_service_sid: str | None = None) -> Account | None:
+    """The account that owns the `To` number; else the one using the Messaging Service."""
+    number = session.scalar(select(SendingNumber).where(SendingNumber.phone == to))
+    if number is not None:
+        return session.get(Account, number.account_id)
+    if messaging_service_sid:
+        number = session.scalar(select(SendingNumber).where(SendingNumber.messaging_service_sid == messaging_service_sid)
+                                .order_by(SendingNumber.id).limit(1))
+        if number is not None:
+            return session.get(Account, number.account_id)
+        return session.scalar(select(Account).where(Account.messaging_service_sid == messaging_service_sid).limit(1))
+    return None
+
+
+def _phone(raw: str, field: str) -> str:
+    try:
+        return to_e164(raw)
+    except InvalidPhone as exc:
+        raise ValidationError(f"{field}: {exc}") from None
+
+
+def _contact(session: Session, account: Account, phone: str) -> Contact:
+    found = session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.phone == phone))
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():  # two first texts from the same person at once: one contact
+            contact = Contact(account_id=account.id, phone=phone)
+            session.add(contact)
+        return contact
+    except IntegrityError:
+        return session.scalars(select(Contact).where(Contact.account_id == account.id, Contact.phone == phone)).one()
+
+
+def _thread(session: Session, contact: Contact) -> Thread:
+    thread = session.scalar(select(Thread).where(Thread.contact_id == contact.id).order_by(Thread.id.desc()).limit(1))
+    if thread is None:
+        thread = Thread(account_id=contact.account_id, contact_id=contact.id, opted_out=contact.opted_out)
+        session.add(thread)
+        session.flush()
+    return thread
+
+
+def _existing(session: Session, provider_sid: str) -> Message | None:
+    return session.scalar(select(Message).where(Message.provider_sid == provider_sid))
+
+
+def _duplicate_result(session: Session, message: Message) -> InboundResult:
+    thread = session.get(Thread, message.thread_id)
+    contact = session.get(Contact, message.contact_id)
+    assert thread is not None and contact is not None
+    return InboundResult(message=message, thread=thread, contact=contact, duplicate=True)
+
+
+def receive_sms(session: Session, *, to: str, from_: str, body: str, provider_sid: str,
+                media: Iterable[dict[str, str]] = (), messaging_service_sid: str | None = None,
+                opt_out_type: str | None = None, now: datetime | None = None) -> InboundResult:
+    """Store one inbound text and act on it (see the module docstring). The caller commits.
+
+    Raises ValidationError for a malformed field (named in the message) and UnknownRecipient
+    when no account texts from `to`. A repeat `provider_sid` returns the stored message with
+    `duplicate=True` and changes nothing.
+    """
+    if not provider_sid:
+        raise ValidationError("MessageSid: is required")
+    if len(body) > MAX_BODY:
+        raise ValidationError(f"Body: is {len(body)} characters; at most {MAX_BODY}")
+    to, from_ = _phone(to, "To"), _phone(from_, "From")
+    existing = _existing(session, provider_sid)
+    if existing is not None:
+        return _duplicate_result(session, existing)
+    account = find_account(session, to, messaging_service_sid)
+    if account is None:
+        log.warning("inbound text %s to %s (service %s): no account uses that number", provider_sid, to,
+                    messaging_service_sid)
+        raise UnknownRecipient(f"no account texts from {to}" + (f" or uses {messaging_service_sid}"
+                                                                 if messaging_service_sid else ""))
+    now = now or utcnow()
+    contact = _contact(session, account, from_)
+    thread = _thread(session, contact)
+    message = Message(account_id=account.id, thread_id=thread.id, contact_id=contact.id, direction="inbound",
+                      sender="customer", body=body, from_number=from_, to_number=to, provider_sid=provider_sid,
+                      status="received", attachments=list(media), segments=segments_of(body), created_at=now)
+    try:
+        with session.begin_nested():  # the same MessageSid delivered twice at once: one message
+            session.add(message)
+    except IntegrityError:
+        existing = _existing(session, provider_sid)
+        assert existing is not None
+        return _duplicate_result(session, existing)
+    if thread.status in ("resolved", "snoozed"):
+        thread.status = "open"
+    thread.unread_count = (thread.unread_count or 0) + 1
+    thread.last_message_at = now
+    session.flush()
+    events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
+    result = InboundResult(message=message, thread=thread, contact=contact)
+    # Compliance first: before routing, before the agent.
+    _apply_compliance(session, account, contact, thread, message, classify(body, opt_out_type), result, now)
+    _route(session, thread, contact, message, result)
+    session.flush()
+    events.emit(session, account.id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    return result
+
+
+def _reach(account: Account, to: str) -> str:
+    return display(account.contact_phone or to)
+
+
+def _apply_compliance(session: Session, account: Account, contact: Contact, thread: Thread, message: Message,
+                      intent: Intent | None, result: InboundResult, now: datetime) -> None:
+    if intent is None:
+        return
+    source = intent.source
+    # The provider answers keywords itself (Twilio Advanced Opt-Out); plain language is ours to answer.
+    provider_answers = account.provider_handles_opt_out and source in ("keyword", "provider")
+    reply: str | None = None
+    if intent.kind == OPT_OUT:
+        already = contact.opted_out
+        consent.opt_out(session, contact, source=source, raw_text=message.body, message_id=message.id)
+        thread.status = "resolved"
+        if thread.owner == "agent":
+            thread.owner, thread.handoff_reason = "none", "The customer opted out of texts."
+        result.compliance = OPT_OUT
+        if not already:
+            reply = (f"{account.name}: you're unsubscribed and will get no more texts from us. "
+                     "Reply START to resubscribe.")
+            if intent.keyword == "CANCEL":
+                # Carrier rules make CANCEL an opt-out even when the customer meant the appointment.
+                reply += f" To change or cancel a booking, call us at {_reach(account, message.to_number or '')}."
+    elif intent.kind == OPT_IN:
+        if intent.keyword == "YES" and source == "keyword" and not contact.opted_out:
+            if consent.pending_marketing_request(session, contact, now) is None:
+                return  # "Does 3pm work?" — "Yes": an ordinary reply
+            consent.confirm_marketing(session, contact, raw_text=message.body, message_id=message.id, now=now)
+            result.compliance = "marketing_opt_in"
+            provider_answers = False  # our own double opt-in: Twilio does not know about it
+            reply = f"{account.name}: thanks, you'll get our offers and reminders by text. Reply STOP to opt out."
+        else:
+            consent.opt_in(session, contact, source=source, raw_text=message.body, message_id=message.id)
+            result.compliance = OPT_IN
+            reply = f"{account.name}: you're subscribed to our texts again. Reply HELP for help, STOP to opt out."
+    elif intent.kind == HELP:
+        consent.record(session, contact, "help", source=source, raw_text=message.body, message_id=message.id)
+        result.compliance = HELP
+        reply = (f"{account.name}: for help, call us at {_reach(account, message.to_number or '')} or reply to "
+                 "this text. Msg & data rates may apply. Reply STOP to opt out.")
+    if reply and not provider_answers:
+        result.reply = send_text(session, thread, reply, sender="system", compliance_reply=True, now=now)
+
+
+def _route(session: Session, thread: Thread, contact: Contact, message: Message, result: InboundResult) -> None:
+    reason = "opt_out" if result.compliance == OPT_OUT else "inbound_reply"
+    followups_service.cancel_pending_for_contact(session, thread.account_id, contact.id, reason)
+    if result.compliance is not None:
+        return  # keywords are answered by compliance, never by the agent
+    if thread.owner == "agent" and not contact.opted_out and agent_service.agent_available():
+        agent_service.schedule_turn(session, message)
+
+
