@@ -7,6 +7,7 @@ account's numbers and waits for it; jobs reserve in the order they run, which is
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ for i, key in ipairs(KEYS) do
   if best_slot == nil or slot < best_slot then best, best_slot = i, slot end
 end
 local interval = tonumber(ARGV[best + 1])
-redis.call('SET', KEYS[best], tostring(best_slot + interval), 'PX', math.ceil(60000 + (best_slot - now) + interval))
+redis.call('SET', KEYS[best], tostring(best_slot + interval), 'PX', 60000 + (best_slot - now) + interval)
 return {best - 1, tostring(best_slot)}
 """
 
@@ -56,7 +57,8 @@ def reserve(redis: Redis, numbers: list[SendingNumber], now: float | None = None
     if not numbers:
         return None
     now_ms = int((time.time() if now is None else now) * 1000)
-    intervals = [1000 / max(1, n.mps) for n in numbers]
+    # Whole milliseconds, rounded up: Lua prints numbers with 14 digits, and rounding up never exceeds the rate.
+    intervals = [math.ceil(1000 / max(1, n.mps)) for n in numbers]
     index, slot_ms = redis.eval(_RESERVE, len(numbers), *[_key(n.id) for n in numbers], now_ms, *intervals)
     return Slot(numbers[int(index)], float(slot_ms) / 1000)
 
