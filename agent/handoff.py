@@ -1,0 +1,31 @@
+"""Handing a thread from the agent to the CSR queue.
+
+After a hand-off the thread is the CSRs' (owner `csr`, escalated), the agent's summary is an
+internal note, and the agent never texts on it again until a CSR hands it back
+(`inbox.threads.hand_back` clears `escalated`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from inbox import events
+from inbox.models import Contact, Note, Thread
+from inbox.serializers import thread_json
+from inbox.threads import add_note
+
+
+def hand_off(session: Session, thread: Thread, reason: str, summary: str) -> Note:
+    """Move `thread` to the CSR queue with the agent's summary as a note; emits note.created + thread.updated."""
+    thread.owner = "csr"
+    thread.escalated = True
+    thread.handoff_reason = reason
+    if thread.status in ("resolved", "snoozed"):
+        thread.status = "open"
+    note = add_note(session, thread, f"AI agent handed off ({reason}): {summary.strip() or 'no summary'}",
+                    author=None, author_kind="agent")
+    contact = session.get(Contact, thread.contact_id)
+    assert contact is not None
+    session.flush()
+    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    return note

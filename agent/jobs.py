@@ -1,0 +1,184 @@
+"""The agent's turn: an RQ job per inbound message that answers the customer (or hands off).
+
+The job re-reads everything: by the time it runs a CSR may have taken the thread, the customer
+may have opted out or sent more texts (then only the newest message's turn answers, once).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent import guardrails, llm, tools
+from agent.config import agent_config
+from agent.handoff import hand_off
+from agent.prompts import history, latest_session, system_prompt
+from agent.service import agent_available
+from core.db import session_scope, utcnow
+from core.queue import get_redis
+from followups.models import Followup
+from inbox.models import Account, Contact, Message, Thread
+from inbox.sending import send_text
+
+log = logging.getLogger(__name__)
+CLAIM_TTL = 7 * 86400
+
+
+def _latest_inbound_id(session: Session, thread_id: int) -> int | None:
+    return session.scalar(select(Message.id).where(Message.thread_id == thread_id, Message.direction == "inbound")
+                          .order_by(Message.id.desc()).limit(1))
+
+
+def _answered(session: Session, message: Message) -> bool:
+    return session.scalar(select(Message.id).where(
+        Message.thread_id == message.thread_id, Message.direction == "outbound", Message.sender == "agent",
+        Message.id > message.id).limit(1)) is not None
+
+
+def _skip_reason(session: Session, message: Message | None, thread: Thread | None, contact: Contact | None) -> str | None:
+    if message is None or thread is None or contact is None or message.direction != "inbound":
+        return "no such inbound message"
+    if not agent_available():
+        return "agent off"
+    if thread.owner != "agent":
+        return f"thread owned by {thread.owner}"
+    if thread.escalated:
+        return "handed off"
+    if contact.opted_out or thread.opted_out:
+        return "opted out"
+    if _latest_inbound_id(session, thread.id) != message.id:
+        return "superseded by a newer text"
+    if _answered(session, message):
+        return "already answered"
+    return None
+
+
+def _burst(session: Session, thread: Thread) -> list[str]:
+    """The customer's texts since the business last wrote: what this turn answers."""
+    rows = list(session.scalars(select(Message).where(Message.thread_id == thread.id)
+                                .order_by(Message.id.desc()).limit(10)))
+    texts: list[str] = []
+    for row in rows:
+        if row.direction == "outbound":
+            break
+        texts.append(row.body)
+    return list(reversed(texts))
+
+
+def _recent(session: Session, thread: Thread, direction: str, sender: str) -> list[str]:
+    rows = session.scalars(select(Message.body).where(
+        Message.thread_id == thread.id, Message.direction == direction, Message.sender == sender)
+        .order_by(Message.id.desc()).limit(3))
+    return list(reversed(list(rows)))
+
+
+def _context(session: Session, account: Account, thread: Thread, contact: Contact, now: datetime) -> tools.ToolContext:
+    followup = session.scalar(select(Followup).where(Followup.thread_id == thread.id)
+                              .order_by(Followup.id.desc()).limit(1))
+    booking_session = latest_session(session, thread)
+    return tools.ToolContext(
+        session, account, thread, contact, now, followup_id=followup.id if followup else None,
+        booking_session_id=followup.session_id if followup else (booking_session.id if booking_session else None),
+        variant=followup.variant if followup else None)
+
+
+def _say(session: Session, thread: Thread, message_id: int, text: str) -> Message | None:
+    """Send the agent's text unless, meanwhile, a person took the thread or a newer text arrived."""
+    session.refresh(thread)
+    if thread.owner != "agent" or _latest_inbound_id(session, thread.id) != message_id:
+        return None
+    sent = send_text(session, thread, guardrails.fit_reply(text), sender="agent")
+    if sent.decision != "blocked":
+        thread.agent_messages += 1
+    return sent
+
+
+def _hand_off(session: Session, thread: Thread, message_id: int, trigger: guardrails.Trigger) -> dict[str, Any]:
+    sent = _say(session, thread, message_id, trigger.reply)
+    hand_off(session, thread, trigger.reason, trigger.summary)
+    return {"handed_off": trigger.reason, "replied": sent is not None}
+
+
+def _tool_handoff(account: Account, reason: str, summary: str) -> guardrails.Trigger:
+    emergency = guardrails.emergency_trigger(summary, account.name)
+    if reason == "emergency" or emergency:
+        reply = emergency.reply if emergency else (f"If anyone is in danger, call 911 now. I'm alerting "
+                                                    f"someone from {account.name} right now.")
+        return guardrails.Trigger("emergency", reply, summary)
+    return guardrails.Trigger(reason, f"I'm passing you to someone from {account.name}; they'll text you here "
+                              "shortly.", summary)
+
+
+def _assistant_turn(choice_message: Any) -> dict[str, Any]:
+    return {"role": "assistant", "content": choice_message.content, "tool_calls": [
+        {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+        for c in choice_message.tool_calls]}
+
+
+def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
+             now: datetime) -> dict[str, Any]:
+    """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply."""
+    config = agent_config()
+    trigger = guardrails.detect(_burst(session, thread), account.name)
+    if trigger is None and guardrails.is_loop(_recent(session, thread, "inbound", "customer"),
+                                              _recent(session, thread, "outbound", "agent")):
+        trigger = guardrails.loop_trigger(account.name)
+    if trigger is None and thread.agent_messages >= config.max_agent_messages:
+        trigger = guardrails.limit_trigger(account.name, f"{config.max_agent_messages} texts on this thread")
+    if trigger:
+        return _hand_off(session, thread, message.id, trigger)
+    ctx = _context(session, account, thread, contact, now)
+    conversation = [{"role": "system", "content": system_prompt(session, account, thread, contact, now)}]
+    conversation += history(session, thread)
+    definitions = tools.definitions(session, account)
+    refused = 0
+    for _ in range(config.max_tool_rounds):
+        try:
+            response = llm.chat(session, account.id, thread.id, conversation, definitions)
+        except llm.LlmUnavailable as exc:
+            return _hand_off(session, thread, message.id, guardrails.failure_trigger(account.name, str(exc)))
+        reply = response.choices[0].message
+        if not reply.tool_calls:
+            if not (reply.content or "").strip():
+                break
+            sent = _say(session, thread, message.id, reply.content or "")
+            return {"replied": sent is not None, "refused_tool_calls": refused}
+        conversation.append(_assistant_turn(reply))
+        for call in reply.tool_calls:
+            outcome = tools.execute(ctx, call.function.name, call.function.arguments)
+            refused += not outcome.accepted
+            if outcome.handoff:
+                return _hand_off(session, thread, message.id, _tool_handoff(account, *outcome.handoff))
+            conversation.append({"role": "tool", "tool_call_id": call.id, "content": outcome.as_message()})
+    trigger = guardrails.limit_trigger(account.name, f"no answer within {config.max_tool_rounds} model rounds")
+    return _hand_off(session, thread, message.id, trigger)
+
+
+def run_turn(message_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """The RQ job: answer inbound message `message_id` if it is still the agent's to answer."""
+    now = now or utcnow()
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        thread = session.get(Thread, message.thread_id) if message else None
+        contact = session.get(Contact, thread.contact_id) if thread else None
+        reason = _skip_reason(session, message, thread, contact)
+        if reason:
+            log.info("agent turn for message %s skipped: %s", message_id, reason)
+            return {"skipped": reason}
+        assert message is not None and thread is not None and contact is not None
+        # One answer per message even if the job is delivered twice or runs on two workers.
+        if not get_redis().set(f"agent:turn-claim:{message_id}", "1", nx=True, ex=CLAIM_TTL):
+            return {"skipped": "already claimed"}
+        account = session.get(Account, thread.account_id)
+        assert account is not None
+        try:
+            result = converse(session, account, thread, contact, message, now)
+        except Exception:
+            get_redis().delete(f"agent:turn-claim:{message_id}")  # let a retry answer it
+            raise
+    log.info("agent turn for message %s: %s", message_id, result)
+    return result
