@@ -116,3 +116,9 @@ def ensure_reconciler(redis: Any | None = None, delay_seconds: int = 0) -> bool:
     enqueue(RECONCILE_JOB, job_id=RECONCILE_JOB_ID, at=utcnow() + timedelta(seconds=delay_seconds),
             repeat=Repeat(times=1_000_000, interval=RECONCILE_EVERY_SECONDS))
     return True
+
+
+def start_reconciler() -> None:
+    """At worker start: one reconcile pass now, and the repeating one if Redis lost it."""
+    ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
+    enqueue(RECONCILE_JOB)

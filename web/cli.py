@@ -55,6 +55,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     # SimpleWorker runs jobs in this process: no fork, so the SQLAlchemy pool is never shared.
     worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis())
+    from followups.scheduling import start_reconciler
+
+    start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
 
 

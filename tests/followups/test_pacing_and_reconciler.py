@@ -61,3 +61,13 @@ def test_reconciler_job_runs_on_the_worker_and_keeps_repeating(session, worker) 
     worker()
     job = Job.fetch(scheduling.RECONCILE_JOB_ID, connection=get_redis())
     assert job.get_status() == "scheduled"  # Repeat put it back for the next run
+
+
+def test_worker_start_runs_a_reconcile_pass_and_keeps_the_repeating_one(session) -> None:
+    from rq.registry import ScheduledJobRegistry
+
+    from core.queue import get_queue
+
+    scheduling.start_reconciler()
+    assert scheduling.RECONCILE_JOB_ID in ScheduledJobRegistry(queue=get_queue()).get_job_ids()
+    assert [j.func_name for j in get_queue().jobs] == [scheduling.RECONCILE_JOB]
