@@ -124,7 +124,8 @@ def login_locked(email: str, address: str) -> int:
     for key, limit in _login_keys(email, address):
         count = int(redis.get(key) or 0)
         if count >= limit:
-            wait = max(wait, int(redis.ttl(key)) if redis.ttl(key) > 0 else LOGIN_WINDOW_SECONDS)
+            ttl = int(redis.ttl(key))
+            wait = max(wait, ttl if ttl > 0 else LOGIN_WINDOW_SECONDS)
     return wait
 
 
@@ -132,11 +133,11 @@ def record_login_failure(email: str, address: str) -> None:
     """Count one failed login against the email and the client address."""
     from core.queue import get_redis
 
-    pipe = get_redis().pipeline()
+    redis = get_redis()
     for key, _ in _login_keys(email, address):
-        pipe.incr(key)
-        pipe.expire(key, LOGIN_WINDOW_SECONDS, nx=True)
-    pipe.execute()
+        # The window starts at the first failure (EXPIRE NX needs Redis 7; the embedded one is 6.2).
+        if redis.incr(key) == 1 or redis.ttl(key) < 0:
+            redis.expire(key, LOGIN_WINDOW_SECONDS)
 
 
 def clear_login_failures(email: str) -> None:
