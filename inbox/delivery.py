@@ -58,8 +58,9 @@ def _recheck(session: Session, message: Message) -> str:
 
     contact = session.get(Contact, message.contact_id)
     assert contact is not None
+    # Quiet hours were judged when the text was written; only a deferred text is judged again.
     decision = check_sendability(session, contact, message.category, compliance_reply=message.compliance,
-                                 sender=message.sender)
+                                 quiet_hours=message.decision == DEFERRED)
     if decision.allowed:
         return "send"
     if decision.reasons == [QUIET_HOURS] and message.sender != "csr":
@@ -96,6 +97,8 @@ def deliver_message(message_id: int) -> dict[str, Any]:
             return {"message_id": message_id, "result": verdict}
         if not _claim(session, message_id):
             return {"message_id": message_id, "result": "claimed elsewhere"}
+        session.refresh(message)
+        _emit_status(session, message)
         session.commit()
         to, from_, body = message.to_number, message.from_number, message.body
         service_sid = _service_sid(session, message)

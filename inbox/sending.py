@@ -120,12 +120,13 @@ def _is_duplicate(session: Session, contact: Contact, body: str, now: datetime) 
 
 def check_sendability(session: Session, contact: Contact, category: str = "transactional",
                       now: datetime | None = None, *, compliance_reply: bool = False,
-                      sender: str = "system", body: str | None = None) -> Decision:
+                      body: str | None = None, quiet_hours: bool = True) -> Decision:
     """Whether a text of `category` may go to `contact` now, and every reason it may not.
 
     `compliance_reply=True` is for the opt-out confirmation and the HELP answer, which carrier
-    rules allow after an opt-out and at any hour. `sender` decides how quiet hours apply (see the
-    module docstring); `body`, when given, enables the duplicate check.
+    rules allow after an opt-out and at any hour. `body`, when given, enables the duplicate check;
+    `quiet_hours=False` skips the clock (a retry of a text that was allowed when it was written).
+    Whether a quiet-hours verdict defers or blocks is decided by `send_text`, from the sender.
     """
     if category not in CATEGORIES:
         raise ValueError(f"category must be one of {', '.join(CATEGORIES)}, got {category!r}")
@@ -156,7 +157,8 @@ def check_sendability(session: Session, contact: Contact, category: str = "trans
     if number is None:
         reasons.append(SENDER_NOT_REGISTERED)
         details.append(f"none of the account's numbers is registered for {category} texts")
-    if not compliance_reply and (category == "marketing" or not _in_conversation(session, contact, now)):
+    if quiet_hours and not compliance_reply and (
+            category == "marketing" or not _in_conversation(session, contact, now)):
         zone = recipient_timezone(contact, account)
         retry_at = next_allowed_time(now, zone)
         if retry_at is not None:
@@ -203,8 +205,7 @@ def send_text(session: Session, thread: Thread, body: str, *, sender: str, categ
     contact = session.get(Contact, thread.contact_id)
     assert contact is not None
     body = with_footer(body, category)
-    decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply,
-                                 sender=sender, body=body)
+    decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply, body=body)
     deferrable = decision.reasons == [QUIET_HOURS] and sender != "csr"
     if decision.allowed:
         status, verdict = "queued", SEND

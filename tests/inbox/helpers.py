@@ -21,3 +21,27 @@ def make_thread(session: Session, account_id: int, phone: str = "+14155550134", 
     session.add(thread)
     session.flush()
     return thread
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A time zone where it is mid-day right now, for jobs that read the real clock."""
+    from zoneinfo import ZoneInfo
+
+    now = now or datetime.now(UTC)
+    for zone in ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo",
+                 "Pacific/Auckland", "Pacific/Honolulu"):
+        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 19:
+            return zone
+    raise AssertionError("no zone in daytime")  # unreachable: the zones cover every hour
+
+
+def nighttime_zone(now: datetime | None = None) -> str:
+    """A time zone where it is the middle of the night right now."""
+    from zoneinfo import ZoneInfo
+
+    now = now or datetime.now(UTC)
+    for zone in ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo",
+                 "Pacific/Auckland", "Pacific/Honolulu"):
+        if 0 <= now.astimezone(ZoneInfo(zone)).hour < 6:
+            return zone
+    raise AssertionError("no zone at night")
