@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import MediaType, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -56,7 +56,7 @@ def login(request: Request[Any, Any, Any], db: Session, data: Form) -> Any:
     address = _client_address(request)
 
     def again(error: str, status: int) -> Template:
-        return Template("login.html", status_code=status, context={"next": target, "error": error, "email": email})
+        return Template("login.html", status_code=status, media_type=MediaType.HTML, context={"next": target, "error": error, "email": email})
 
     if not email or not password:
         return again("Enter your email and password.", 400)
@@ -79,7 +79,7 @@ def logout_form(request: Request[Any, Any, Any]) -> Any:
     """A logout button (logging out is a POST so another site cannot do it for the rep)."""
     if not request.session.get("user_id"):
         return Redirect("/login")
-    return Template("logout.html", context={})
+    return Template("logout.html", media_type=MediaType.HTML, context={})
 
 
 @post("/logout", sync_to_thread=False, status_code=303)

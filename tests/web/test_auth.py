@@ -35,6 +35,7 @@ def test_login_with_wrong_password_is_refused_without_a_session(client, session)
     response = client.post("/login", data={"email": tenant.csr.email, "password": "wrong password"})
     assert response.status_code == 401
     assert "do not match" in response.text
+    assert response.headers["content-type"].startswith("text/html")
     assert client.get("/api/v1/threads").status_code == 401
 
 

@@ -1,0 +1,201 @@
+"""The CSR inbox in a real browser, against a live server with its RQ worker."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from inbox.models import Thread
+from tests.factories import PASSWORD, Tenant, make_tenant
+
+CUSTOMER = "+14155550134"
+_sids = itertools.count(1)
+
+
+def _sid() -> str:
+    return f"SMe2e{next(_sids):030d}"
+
+
+def log_in(page: Any, email: str) -> None:
+    page.goto("/inbox")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    expect(page.locator("#conn-state")).to_have_text("live")
+
+
+def _thread_of(session: Any, phone: str) -> Thread:
+    session.expire_all()
+    from inbox.models import Contact
+
+    return session.scalar(select(Thread).join(Contact, Contact.id == Thread.contact_id).where(Contact.phone == phone))
+
+
+def _text_in(live_server: Any, tenant: Tenant, body: str, phone: str = CUSTOMER) -> None:
+    live_server.webhook_text(tenant.number.phone, phone, body, _sid())
+
+
+def _open(page: Any, session: Any, phone: str = CUSTOMER) -> None:
+    thread = _thread_of(session, phone)
+    page.locator(f".thread-row[data-thread-id='{thread.id}']").click()
+    expect(page.locator("#thread-view")).to_be_visible()
+
+
+def test_login_shows_the_live_inbox_and_a_wrong_password_does_not(new_page, session) -> None:
+    tenant = make_tenant(session)
+    page = new_page()
+    page.goto("/login")
+    page.fill("input[name=email]", tenant.csr.email)
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_contain_text("do not match")
+    log_in(page, tenant.csr.email)
+    expect(page.locator(".whoami")).to_have_text("Carl Csr")
+
+
+def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Hi, is anyone there?")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    page.evaluate("window.__sameDocument = true")
+    _text_in(live_server, tenant, "My basement is flooding")
+    expect(page.locator("#timeline .msg.inbound .body").last).to_have_text("My basement is flooding")
+    _text_in(live_server, tenant, "Need a quote for a new furnace", phone="+14155550177")
+    expect(page.locator(".thread-row .phone", has_text="+14155550177")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+
+
+def test_reply_is_sent_and_its_delivery_state_moves_to_delivered(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Can you come Tuesday?")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    page.fill("#reply", "Yes, Tuesday 9am works")
+    expect(page.locator("#segments")).to_contain_text("1 segment")
+    with page.expect_response(re.compile(r"/api/v1/threads/\d+/messages$")) as sent:
+        page.click("#send")
+    assert sent.value.json()["status"] == "queued"
+    mine = page.locator("#timeline .msg.outbound").last
+    expect(mine.locator(".who")).to_have_text("Carl Csr")
+    expect(mine.locator(".status")).to_have_attribute("data-status", "delivered")
+    expect(mine.locator(".status")).to_have_text("Delivered")
+
+
+def test_note_is_shown_as_internal_and_never_sent(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Hello")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    page.fill("#note-body", "Gate code is 1234")
+    page.click("#add-note")
+    note = page.locator("#timeline .note.note-csr")
+    expect(note.locator(".body")).to_have_text("Gate code is 1234")
+    expect(note.locator(".who")).to_contain_text("Internal note")
+    expect(page.locator("#timeline .msg.outbound")).to_have_count(0)
+
+
+def test_assign_escalate_and_take_over_from_the_agent(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Hello")
+    thread = _thread_of(session, CUSTOMER)
+    thread.owner = "agent"
+    session.commit()
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    page.click(".views button[data-view=agent]")
+    _open(page, session)
+    expect(page.locator("#thread-badges")).to_contain_text("with the AI agent")
+    page.click("#btn-take-over")
+    expect(page.locator("#thread-badges")).to_contain_text("handled by a rep")
+    expect(page.locator("#assignee-badge")).to_have_text("assigned to Carl Csr")
+    expect(page.locator("#btn-hand-back")).to_be_visible()
+    expect(page.locator("#timeline .note-system").last).to_contain_text("took over from the AI agent")
+    page.select_option("#assign-select", label="Ana Admin")
+    expect(page.locator("#assignee-badge")).to_have_text("assigned to Ana Admin")
+    page.click("#btn-assign-me")
+    expect(page.locator("#assignee-badge")).to_have_text("assigned to Carl Csr")
+    page.click("#btn-escalate")
+    expect(page.locator("#thread-badges .badge.escalated")).to_be_visible()
+    expect(page.locator("#btn-deescalate")).to_be_visible()
+    session.expire_all()
+    stored = session.get(Thread, thread.id)
+    assert (stored.owner, stored.assignee_id, stored.escalated) == ("csr", tenant.csr.id, True)
+
+
+def test_opt_out_shows_a_banner_and_disables_the_composer_live(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Hello")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    expect(page.locator("#optout-banner")).to_be_hidden()
+    _text_in(live_server, tenant, "STOP")
+    expect(page.locator("#optout-banner")).to_be_visible()
+    expect(page.locator("#optout-banner")).to_contain_text("opted out")
+    expect(page.locator("#reply")).to_be_disabled()
+    expect(page.locator("#send")).to_be_disabled()
+    expect(page.locator("#composer-disabled")).to_contain_text("opted out")
+
+
+def test_two_browsers_see_each_others_actions_and_the_typing_collision(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Who can help me?")
+    carl, ana = new_page(), new_page()
+    log_in(carl, tenant.csr.email)
+    log_in(ana, tenant.admin.email)
+    _open(carl, session)
+    _open(ana, session)
+    expect(ana.locator("#viewers")).to_contain_text("Carl Csr")
+    carl.click("#btn-escalate")
+    expect(ana.locator("#thread-badges .badge.escalated")).to_be_visible()
+    ana.fill("#note-body", "I'll call them")
+    ana.click("#add-note")
+    expect(carl.locator("#timeline .note-csr .body")).to_have_text("I'll call them")
+    ana.locator("#reply").press_sequentially("Hi, this is Ana", delay=20)
+    expect(carl.locator("#typing-warning")).to_contain_text("Ana Admin is typing")
+    carl.locator("#reply").press_sequentially("Hi, Carl here", delay=20)
+    expect(ana.locator("#typing-warning.collision")).to_contain_text("Carl Csr is also writing a reply")
+    expect(carl.locator("#typing-warning.collision")).to_contain_text("Ana Admin is also writing a reply")
+
+
+def test_dropped_websocket_gets_the_missed_events_on_reconnect(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "First text")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    page.evaluate("window.textdesk.live.drop()")
+    expect(page.locator("#conn-state")).to_have_text("offline")
+    _text_in(live_server, tenant, "Sent while you were offline")
+    _text_in(live_server, tenant, "Another one", phone="+14155550188")
+    expect(page.locator("#timeline .msg.inbound")).to_have_count(1)
+    page.evaluate("window.textdesk.live.reconnect()")
+    expect(page.locator("#conn-state")).to_have_text("live")
+    expect(page.locator("#timeline .msg.inbound .body").last).to_have_text("Sent while you were offline")
+    expect(page.locator(".thread-row .phone", has_text="+14155550188")).to_be_visible()
+
+
+def test_script_and_img_onerror_in_a_customer_text_render_as_inert_text(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    payload = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+    _text_in(live_server, tenant, "hello")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    _text_in(live_server, tenant, payload)
+    expect(page.locator("#timeline .msg.inbound .body").last).to_have_text(payload)
+    page.reload()  # and rendered from the API on a fresh page load
+    _open(page, session)
+    expect(page.locator("#timeline .msg.inbound .body").last).to_have_text(payload)
+    assert page.locator("#timeline img").count() == 0
+    assert page.evaluate("window.__pwned") is None
