@@ -17,7 +17,7 @@ from rq import Retry, get_current_job
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.db import session_scope, utcnow
+from core.db import session_scope
 from core.queue import enqueue, enqueue_on_commit
 from inbox import events
 from inbox.models import Contact, Message
@@ -137,6 +137,7 @@ def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
         if will_retry:
             message.status = "queued"  # not accepted: the retry may send it
             message.error_message = f"Retrying: {exc.message}"
+            _emit_status(session, message)
         else:
             message.status = "sending"  # apply_status moves it forward to failed
             apply_status(session, message, "failed", exc.code)

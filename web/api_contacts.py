@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from inbox.accounts import ValidationError
 from inbox.models import Contact
-from inbox.serializers import iso
 from inbox.sending import CATEGORIES, check_sendability
+from inbox.serializers import iso
 from web.auth import CurrentUser, scoped
 
 

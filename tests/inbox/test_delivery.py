@@ -231,3 +231,21 @@ def test_deferred_job_that_runs_early_is_deferred_again_not_sent(session) -> Non
     message = reload(session, message)
     assert message.status == "queued" and message.provider_sid is None
     assert len(ScheduledJobRegistry(queue=get_queue()).get_job_ids()) == 1
+
+
+def test_a_row_another_worker_already_claimed_is_left_alone(session, twilio) -> None:
+    route = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
+    message = queued_text(session)
+    session.get(Message, message.id).status = "sending"  # another worker is mid-send
+    session.commit()
+    assert deliver_message(message.id)["result"] == "skipped (sending)"
+    assert route.call_count == 0
+
+
+def test_retrying_text_is_shown_as_queued_again_with_the_reason(session, worker, twilio) -> None:
+    twilio.post(API).mock(return_value=error(20429, "Too Many Requests", 429))
+    queued_text(session)
+    worker()
+    statuses = [(e.payload["status"], e.payload["error_message"])
+                for e in session.scalars(select(Event).where(Event.type == "message.status").order_by(Event.id))]
+    assert statuses == [("sending", None), ("queued", "Retrying: Too Many Requests")]

@@ -87,7 +87,7 @@ def test_quiet_hours_edges_are_8_and_21_local() -> None:
 def test_reply_in_a_conversation_the_customer_started_ignores_quiet_hours(session) -> None:
     from inbox.inbound import receive_sms
 
-    tenant = make_tenant(session)
+    make_tenant(session)
     night = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # 23:00 Los Angeles
     result = receive_sms(session, to="+14155550100", from_="+14155550134", body="Pipe burst!! can someone come",
                          provider_sid="SM" + "e" * 32, now=night)

@@ -171,3 +171,30 @@ def test_json_body_is_rejected_with_415(session, client, monkeypatch) -> None:
     use_auth_token(monkeypatch, None)
     response = client.post(PATH, json=inbound_fields())
     assert response.status_code == 415
+
+
+def test_stop_over_the_webhook_sends_one_confirmation_through_twilio(session, client, worker, monkeypatch) -> None:
+    import dataclasses
+
+    import httpx
+    import respx
+
+    import inbox.providers
+    from core.settings import get_settings
+
+    make_tenant(session)
+    use_auth_token(monkeypatch)
+    settings = dataclasses.replace(get_settings(), sms_provider="twilio", twilio_account_sid="AC" + "1" * 32,
+                                   twilio_auth_token="test-twilio-token")
+    monkeypatch.setattr(inbox.providers, "get_settings", lambda: settings)
+    with respx.mock:
+        route = respx.post(f"https://api.twilio.com/2010-04-01/Accounts/{'AC' + '1' * 32}/Messages.json").mock(
+            return_value=httpx.Response(201, json={"sid": "SM" + "f" * 32, "status": "queued"}))
+        fields = inbound_fields(body="Stop")
+        assert post_signed(client, PATH, fields).status_code == 200
+        assert post_signed(client, PATH, fields).status_code == 200  # Twilio retried the webhook
+        worker()
+    assert route.call_count == 1
+    assert "unsubscribed" in dict(httpx.QueryParams(route.calls.last.request.content.decode()))["Body"]
+    session.expire_all()
+    assert session.scalar(select(Contact)).opted_out is True
