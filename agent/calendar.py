@@ -135,7 +135,8 @@ def _seats_taken(session: Session, account: Account, starts: list[datetime]) -> 
         Booking.account_id == account.id, Booking.status == "booked", Booking.seat.is_not(None),
         Booking.starts_at >= min(starts), Booking.starts_at <= max(starts)))
     for starts_at, seat in rows:
-        taken.setdefault(starts_at.astimezone(UTC), set()).add(seat)
+        if starts_at is not None and seat is not None:
+            taken.setdefault(starts_at.astimezone(UTC), set()).add(seat)
     return taken
 
 

@@ -14,24 +14,24 @@ MAX_SEGMENTS = 3
 
 _EMERGENCY_GAS = re.compile(
     r"\b(smell\w* (of |like )?gas|gas (smell|leak|odou?r)\w*|leak\w* gas|carbon monoxide|co (alarm|detector)"
-    r"|rotten eggs?)\b", re.I)
+    r"|rotten eggs?)\b", re.IGNORECASE)
 _EMERGENCY_WATER = re.compile(
     r"\b(flood\w*|burst (pipe|main)|pipe (burst|exploded)|water (is )?(everywhere|pouring|gushing)"
-    r"|sewage (backing|backup|coming))\b", re.I)
+    r"|sewage (backing|backup|coming))\b", re.IGNORECASE)
 _EMERGENCY_ELECTRIC = re.compile(
     r"\b(sparks?|sparking|smoke|smoking outlet|burning smell|on fire|electrical fire|fire|electrocuted|shocked)\b",
-    re.I)
+    re.IGNORECASE)
 _PERSON = re.compile(
     r"\b((real|live|actual) (person|human)|(speak|talk) (to|with) (a |an |the |your )?(person|human|someone|"
     r"somebody|manager|owner|rep|representative|agent|dispatcher|office)|human please|representative|"
-    r"call me( back)?|are you a (bot|robot|machine|real person)|not a bot)\b", re.I)
+    r"call me( back)?|are you a (bot|robot|machine|real person)|not a bot)\b", re.IGNORECASE)
 _FRUSTRATION = re.compile(
     r"\b(ridiculous|useless|frustrat\w*|annoy\w*|waste of (my )?time|stupid|terrible|awful|wtf|"
     r"this is (a )?joke|not helpful|unacceptable|fed up|pissed|angry|what is wrong with you|you'?re not listening)\b",
-    re.I)
+    re.IGNORECASE)
 _PRICING = re.compile(
     r"\b(refund\w*|overcharg\w*|charged (me )?twice|double[- ]charged|dispute\w*|invoice\w*|my bill|"
-    r"too expensive|rip[- ]?off|chargeback|price match)\b", re.I)
+    r"too expensive|rip[- ]?off|chargeback|price match)\b", re.IGNORECASE)
 
 GAS_INSTRUCTION = ("If you smell gas, leave the building now, don't touch switches or flames, and call 911 or your "
                    "gas company from outside.")

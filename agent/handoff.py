@@ -15,10 +15,10 @@ from inbox.serializers import thread_json
 from inbox.threads import add_note
 
 
-def hand_off(session: Session, thread: Thread, reason: str, summary: str) -> Note:
+def hand_off(session: Session, thread: Thread, reason: str, summary: str, *, escalate: bool = True) -> Note:
     """Move `thread` to the CSR queue with the agent's summary as a note; emits note.created + thread.updated."""
     thread.owner = "csr"
-    thread.escalated = True
+    thread.escalated = thread.escalated or escalate
     thread.handoff_reason = reason
     if thread.status in ("resolved", "snoozed"):
         thread.status = "open"

@@ -17,7 +17,7 @@ from agent import guardrails, llm, tools
 from agent.config import agent_config
 from agent.handoff import hand_off
 from agent.prompts import history, latest_session, system_prompt
-from agent.service import agent_available
+from agent.service import HOW_TO_ENABLE, agent_available
 from core.db import session_scope, utcnow
 from core.queue import get_redis
 from followups.models import Followup
@@ -113,10 +113,15 @@ def _tool_handoff(account: Account, reason: str, summary: str) -> guardrails.Tri
                               "shortly.", summary)
 
 
+def _function_calls(choice_message: Any) -> list[Any]:
+    # Only function tools are offered; anything else a model invents is dropped, not run.
+    return [c for c in choice_message.tool_calls or [] if getattr(c, "function", None) is not None]
+
+
 def _assistant_turn(choice_message: Any) -> dict[str, Any]:
     return {"role": "assistant", "content": choice_message.content, "tool_calls": [
         {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
-        for c in choice_message.tool_calls]}
+        for c in _function_calls(choice_message)]}
 
 
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
@@ -142,13 +147,13 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
         except llm.LlmUnavailable as exc:
             return _hand_off(session, thread, message.id, guardrails.failure_trigger(account.name, str(exc)))
         reply = response.choices[0].message
-        if not reply.tool_calls:
+        if not _function_calls(reply):
             if not (reply.content or "").strip():
                 break
             sent = _say(session, thread, message.id, reply.content or "")
             return {"replied": sent is not None, "refused_tool_calls": refused}
         conversation.append(_assistant_turn(reply))
-        for call in reply.tool_calls:
+        for call in _function_calls(reply):
             outcome = tools.execute(ctx, call.function.name, call.function.arguments)
             refused += not outcome.accepted
             if outcome.handoff:
@@ -166,6 +171,10 @@ def run_turn(message_id: int, now: datetime | None = None) -> dict[str, Any]:
         thread = session.get(Thread, message.thread_id) if message else None
         contact = session.get(Contact, thread.contact_id) if thread else None
         reason = _skip_reason(session, message, thread, contact)
+        if reason == "agent off" and thread is not None and thread.owner == "agent":
+            # Turned off since this turn was queued: the customer still needs an answer, from a person.
+            hand_off(session, thread, "agent_off", f"The AI agent is off, so this thread is yours. {HOW_TO_ENABLE}",
+                     escalate=False)
         if reason:
             log.info("agent turn for message %s skipped: %s", message_id, reason)
             return {"skipped": reason}

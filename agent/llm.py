@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-
-import httpx
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from openai import APIConnectionError, APIStatusError, OpenAI
 from openai.types.chat import ChatCompletion
 from sqlalchemy.orm import Session
@@ -37,7 +36,8 @@ def make_client(timeout: float) -> OpenAI:
     """
     settings = get_settings()
     return OpenAI(api_key=settings.openai_api_key or "unused", base_url=settings.openai_base_url or None,
-                  timeout=timeout, max_retries=0, http_client=httpx.Client(timeout=timeout))
+                  timeout=timeout, max_retries=0,
+                  http_client=httpx.Client(timeout=timeout))  # type: ignore[arg-type]  # the SDK accepts httpx too
 
 
 def _retryable(exc: Exception) -> bool:

@@ -16,8 +16,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import (MAX_RANGE_DAYS, PARTS_OF_DAY, SlotUnavailable, booking_json, get_backend,
-                            job_type_named, job_types, zone)
+from agent.calendar import (
+    MAX_RANGE_DAYS,
+    PARTS_OF_DAY,
+    SlotUnavailable,
+    booking_json,
+    get_backend,
+    job_type_named,
+    job_types,
+    zone,
+)
 from agent.models import Booking
 from inbox import events
 from inbox.models import Account, Contact, Thread
@@ -171,6 +179,8 @@ def _own_booking(ctx: ToolContext, value: Any) -> Booking:
         # Same answer for "not yours" and "does not exist": never confirm other customers' bookings.
         raise SlotUnavailable("no such booking for this customer; use a booking_id from the customer's "
                               "upcoming bookings")
+    if booking.starts_at is None or booking.starts_at <= ctx.now:
+        raise SlotUnavailable("that visit has already started or passed; hand off so a person can help")
     return booking
 
 

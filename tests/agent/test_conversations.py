@@ -296,3 +296,19 @@ def test_a_csr_taking_over_mid_turn_stops_the_reply(session, shop, llm: Scripted
     # The malformed tool JSON was answered with an actionable refusal, not a crash.
     refusal = json.loads(llm.requests[1]["messages"][-1]["content"])
     assert "not valid JSON" in refusal["error"]
+
+
+def test_a_turn_queued_before_the_agent_was_turned_off_goes_to_the_csrs(session, shop, agent_on, monkeypatch):
+    from agent.jobs import run_turn
+    from core.settings import get_settings
+
+    message = customer_texts(session, shop.thread, "is thursday free?", schedule=False)
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.delenv("OPENAI_API_KEY")
+    get_settings.cache_clear()
+    assert run_turn(message.id) == {"skipped": "agent off"}
+    thread = _thread(session, shop)
+    assert (thread.owner, thread.escalated, thread.handoff_reason) == ("csr", False, "agent_off")
+    assert outbound(session, shop.thread) == []
+    note = session.scalars(select(Note).where(Note.thread_id == shop.thread.id)).one()
+    assert "OPENAI_API_KEY" in note.body

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 from agent.calendar import BuiltinCalendar
 from agent.models import Booking
 from core.db import utcnow
-from tests.agent.conftest import LA, ScriptedLLM, Shop, completion, customer_texts, local, next_weekday, other_contact
+from tests.agent.conftest import (
+    LA,
+    ScriptedLLM,
+    Shop,
+    completion,
+    customer_texts,
+    local,
+    next_weekday,
+    other_contact,
+)
 
 TUESDAY = next_weekday(1)
 SUNDAY = next_weekday(6)
