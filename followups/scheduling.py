@@ -8,6 +8,7 @@ row stays `scheduled` and the reconciler enqueues it once Redis is back.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,12 +55,23 @@ def enqueue_send_on_commit(session: Session, followup_id: int, at: datetime) -> 
     def _enqueue() -> None:
         try:
             enqueue_send(followup_id, at)
-            ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
+            _ensure_reconciler_now_and_then()
         except (RedisError, OSError):
             # The row is stored; the reconciler enqueues it when Redis answers again.
             log.warning("redis unavailable: follow-up %s left for the reconciler", followup_id)
 
     on_commit(session, _enqueue)
+
+
+_reconciler_checked_at = 0.0
+
+
+def _ensure_reconciler_now_and_then() -> None:
+    """Restore the repeating reconciler if Redis lost it; checked at most once a minute per process."""
+    global _reconciler_checked_at
+    if time.monotonic() - _reconciler_checked_at >= RECONCILE_EVERY_SECONDS:
+        ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
+        _reconciler_checked_at = time.monotonic()
 
 
 def schedule_followup(session: Session, account: Account, booking: BookingSession,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from inbox.segments import count_segments
@@ -52,6 +53,12 @@ class LintWarning:
 
 def check_template(source: str) -> None:
     """Raise TemplateInvalid for a syntax error, an unknown variable or an over-long template."""
+    _checked(source)
+
+
+@lru_cache(maxsize=256)
+def _checked(source: str) -> Template:
+    # Cached: a worker sends thousands of follow-ups from the same few templates.
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateInvalid(f"template is longer than {MAX_TEMPLATE_CHARS} characters")
     try:
@@ -61,16 +68,17 @@ def check_template(source: str) -> None:
     unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
     if unknown:
         raise TemplateInvalid(f"unknown variable {unknown[0]!r} (use {', '.join(VARIABLES)})")
+    return _env.from_string(source)
 
 
 def render(source: str | None, *, business_name: str, first_name: str | None, job_type: str | None,
            link: str) -> str:
     """The text of a follow-up; raises TemplateInvalid if the template is broken or unsafe."""
-    check_template(source or DEFAULT_TEMPLATE)
+    template = _checked(source or DEFAULT_TEMPLATE)
     context = {"business_name": business_name, "first_name": first_name or "", "job_type": job_type or "",
                "link": link}
     try:
-        text = _env.from_string(source or DEFAULT_TEMPLATE).render(context)
+        text = template.render(context)
     except TemplateError as exc:  # SecurityError is a TemplateError
         raise TemplateInvalid(f"template error: {exc}") from None
     return re.sub(r"[ \t]+", " ", text).strip()
