@@ -22,7 +22,8 @@ def _changed(session: Session, thread: Thread) -> Thread:
     session.flush()
     contact = session.get(Contact, thread.contact_id)
     assert contact is not None
-    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact),
+                thread_id=thread.id)
     return thread
 
 
@@ -72,7 +73,8 @@ def escalate(session: Session, thread: Thread, *, actor: User, reason: str | Non
     if thread.escalated:
         return thread
     thread.escalated = True
-    _system_note(session, thread, actor, f"{actor.name} escalated this thread" + (f": {reason}" if reason else ""))
+    suffix = f": {reason}" if reason else ""
+    _system_note(session, thread, actor, f"{actor.name} escalated this thread{suffix}")
     return _changed(session, thread)
 
 
@@ -125,7 +127,8 @@ def hand_back(session: Session, thread: Thread, *, actor: User) -> Thread:
     if thread.owner == "agent":
         return thread
     if not agent_available():
-        raise ValidationError("owner: the AI agent is off (set OPENAI_API_KEY or OPENAI_BASE_URL to turn it on)")
+        raise ValidationError("owner: the AI agent is off "
+                              "(set OPENAI_API_KEY or OPENAI_BASE_URL to turn it on)")
     if thread.opted_out:
         raise ValidationError("owner: this contact opted out; the agent cannot text them")
     thread.owner = "agent"

@@ -90,7 +90,7 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
 
 
 def contact_panel(db: Session, account: Account, contact: Contact, thread: Thread) -> dict[str, Any]:
-    """What a rep sees beside the thread: number, local time, consent history, sessions, follow-ups, bookings."""
+    """What a rep sees beside the thread: number, local time, consent, sessions, follow-ups, bookings."""
     from agent.models import Booking
     from followups.models import BookingSession, Followup
 
@@ -104,10 +104,12 @@ def contact_panel(db: Session, account: Account, contact: Contact, thread: Threa
     followups = db.scalars(select(Followup).where(Followup.account_id == account.id,
                                                   Followup.contact_id == contact.id)
                            .order_by(Followup.id.desc()).limit(10))
-    bookings = db.scalars(select(Booking).where(Booking.account_id == account.id, Booking.contact_id == contact.id)
+    bookings = db.scalars(select(Booking).where(Booking.account_id == account.id,
+                                                Booking.contact_id == contact.id)
                           .order_by(Booking.id.desc()).limit(10))
     return {
-        "id": contact.id, "name": contact.name, "phone": contact.phone, "display_phone": display(contact.phone),
+        "id": contact.id, "name": contact.name, "phone": contact.phone,
+        "display_phone": display(contact.phone),
         "email": contact.email, "zip": contact.zip, "line_type": contact.line_type or "unknown",
         "timezone": zone, "local_time": datetime.now(ZoneInfo(zone)).strftime("%a %-I:%M %p"),
         "opted_out": contact.opted_out,
@@ -138,14 +140,16 @@ class InboxApi(Controller):
     @get("/threads", sync_to_thread=True)
     def list_threads(self, request: Request[CurrentUser, Any, Any], db: Session, status: str | None = None,
                      owner: str | None = None, assignee: str | None = None, escalated: bool | None = None,
-                     opted_out: bool | None = None, q: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+                     opted_out: bool | None = None, q: str | None = None,
+                     limit: int = 200) -> list[dict[str, Any]]:
         """The account's threads, filtered, newest activity first."""
         stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q)
         rows = db.execute(stmt.limit(max(1, min(limit, 500)))).all()
         return [thread_json(t, c) for t, c in rows]
 
     @get("/threads/{thread_id:int}", sync_to_thread=True)
-    def thread_detail(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int) -> dict[str, Any]:
+    def thread_detail(self, request: Request[CurrentUser, Any, Any], db: Session,
+                      thread_id: int) -> dict[str, Any]:
         """One thread with its contact panel and whether a reply may go out now."""
         thread = _thread(db, thread_id, request.user)
         contact = db.get(Contact, thread.contact_id)
@@ -186,10 +190,12 @@ class InboxApi(Controller):
         return message_json(message) | {"sender_name": request.user.name}
 
     @get("/threads/{thread_id:int}/notes", sync_to_thread=True)
-    def list_notes(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int) -> list[dict[str, Any]]:
+    def list_notes(self, request: Request[CurrentUser, Any, Any], db: Session,
+                   thread_id: int) -> list[dict[str, Any]]:
         """The thread's internal notes, oldest first."""
         thread = _thread(db, thread_id, request.user)
-        rows = db.scalars(select(Note).where(Note.thread_id == thread.id, Note.account_id == thread.account_id)
+        rows = db.scalars(select(Note).where(Note.thread_id == thread.id,
+                                             Note.account_id == thread.account_id)
                           .order_by(Note.id))
         names = _user_names(db, thread.account_id)
         return [note_json(n) | {"author_name": names.get(n.author_id or 0)} for n in rows]
@@ -251,7 +257,8 @@ class InboxApi(Controller):
                 for u in actions.account_users(db, request.user.account_id)]
 
     @get("/events", sync_to_thread=True)
-    def events(self, request: Request[CurrentUser, Any, Any], db: Session, after: int = 0) -> list[dict[str, Any]]:
+    def events(self, request: Request[CurrentUser, Any, Any], db: Session,
+               after: int = 0) -> list[dict[str, Any]]:
         """The account's logged events after `after` (what a reconnecting client missed)."""
         return events_since(db, request.user.account_id, after)
 

@@ -56,14 +56,16 @@ def login(request: Request[Any, Any, Any], db: Session, data: Form) -> Any:
     address = _client_address(request)
 
     def again(error: str, status: int) -> Template:
-        return Template("login.html", status_code=status, media_type=MediaType.HTML, context={"next": target, "error": error, "email": email})
+        return Template("login.html", status_code=status, media_type=MediaType.HTML,
+                        context={"next": target, "error": error, "email": email})
 
     if not email or not password:
         return again("Enter your email and password.", 400)
     wait = login_locked(email, address)
     if wait:
         minutes = max(1, (wait + 59) // 60)
-        return again(f"Too many failed logins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", 429)
+        plural = "s" if minutes > 1 else ""
+        return again(f"Too many failed logins. Try again in {minutes} minute{plural}.", 429)
     user = authenticate(db, email, password)
     db.commit()
     if user is None:
@@ -92,7 +94,7 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
 def _inbox(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int | None) -> Template:
     account = db.get(Account, request.user.account_id)
     assert account is not None
-    # The page's data is as of this id: the socket resumes from it, so nothing between render and connect is lost.
+    # The page's data is as of this id: the socket resumes from it, so nothing before connecting is lost.
     last_event = db.scalar(select(func.max(Event.id)).where(Event.account_id == account.id)) or 0
     bootstrap = {"me": {"id": request.user.id, "name": request.user.name, "role": request.user.role},
                  "account": {"id": account.id, "name": account.name, "timezone": account.timezone},

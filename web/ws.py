@@ -68,7 +68,7 @@ class InboxSocket:
     async def forward(self, raw: bytes) -> None:
         try:
             await self.send(raw.decode() if isinstance(raw, bytes) else str(raw))
-        except Exception:  # the socket closed under us; the receive loop ends the connection
+        except (WebSocketDisconnect, RuntimeError, OSError):  # closed under us; the receive loop ends it
             log.debug("dropping event for a closed socket")
 
     async def resume(self, after: Any) -> None:
@@ -136,7 +136,7 @@ async def inbox_socket(socket: WebSocket[CurrentUser, Any, Any], channels: Chann
         if conn.viewing is not None:
             try:
                 await conn.ephemeral(PRESENCE, None, left=True)
-            except Exception:
+            except (OSError, RuntimeError):  # Redis unreachable while closing: presence just expires
                 log.debug("could not announce a closed socket's departure")
 
 

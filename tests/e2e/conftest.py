@@ -41,7 +41,8 @@ class LiveServer:
     def webhook_text(self, to: str, from_: str, body: str, sid: str) -> None:
         """A customer's text arriving the way the provider delivers it (dev provider: unsigned)."""
         response = httpx.post(f"{self.url}/webhooks/twilio/messages", timeout=10, data={
-            "MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": from_, "To": to, "Body": body, "NumMedia": "0"})
+            "MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": from_, "To": to, "Body": body,
+            "NumMedia": "0"})
         assert response.status_code == 200, response.text
 
 
@@ -82,7 +83,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("TEXTDESK_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing and TEXTDESK_REQUIRE_BROWSER is set: install Debian's chromium")
+            pytest.fail(f"{CHROMIUM} is missing and TEXTDESK_REQUIRE_BROWSER is set: "
+                        "install Debian's chromium")
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

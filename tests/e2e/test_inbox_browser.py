@@ -6,6 +6,7 @@ import itertools
 import re
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -34,7 +35,8 @@ def _thread_of(session: Any, phone: str) -> Thread:
     session.expire_all()
     from inbox.models import Contact
 
-    return session.scalar(select(Thread).join(Contact, Contact.id == Thread.contact_id).where(Contact.phone == phone))
+    return session.scalar(select(Thread).join(Contact, Contact.id == Thread.contact_id)
+                          .where(Contact.phone == phone))
 
 
 def _text_in(live_server: Any, tenant: Tenant, body: str, phone: str = CUSTOMER) -> None:
@@ -59,7 +61,8 @@ def test_login_shows_the_live_inbox_and_a_wrong_password_does_not(new_page, sess
     expect(page.locator(".whoami")).to_have_text("Carl Csr")
 
 
-def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new_page, session, live_server) -> None:
+def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new_page, session,
+                                                                           live_server) -> None:
     tenant = make_tenant(session)
     _text_in(live_server, tenant, "Hi, is anyone there?")
     page = new_page()
@@ -147,7 +150,8 @@ def test_opt_out_shows_a_banner_and_disables_the_composer_live(new_page, session
     expect(page.locator("#composer-disabled")).to_contain_text("opted out")
 
 
-def test_two_browsers_see_each_others_actions_and_the_typing_collision(new_page, session, live_server) -> None:
+def test_two_browsers_see_each_others_actions_and_the_typing_collision(new_page, session,
+                                                                      live_server) -> None:
     tenant = make_tenant(session)
     _text_in(live_server, tenant, "Who can help me?")
     carl, ana = new_page(), new_page()
@@ -185,7 +189,8 @@ def test_dropped_websocket_gets_the_missed_events_on_reconnect(new_page, session
     expect(page.locator(".thread-row .phone", has_text="+14155550188")).to_be_visible()
 
 
-def test_script_and_img_onerror_in_a_customer_text_render_as_inert_text(new_page, session, live_server) -> None:
+def test_script_and_img_onerror_in_a_customer_text_render_as_inert_text(new_page, session,
+                                                                       live_server) -> None:
     tenant = make_tenant(session)
     payload = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
     _text_in(live_server, tenant, "hello")
@@ -199,3 +204,36 @@ def test_script_and_img_onerror_in_a_customer_text_render_as_inert_text(new_page
     expect(page.locator("#timeline .msg.inbound .body").last).to_have_text(payload)
     assert page.locator("#timeline img").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def test_mms_picture_is_shown_in_the_thread(new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "hello")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    picture = f"{live_server.url}/static/no-such-photo.jpg"
+    response = httpx.post(f"{live_server.url}/webhooks/twilio/messages", timeout=10, data={
+        "MessageSid": _sid(), "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": tenant.number.phone,
+        "Body": "here is the leak", "NumMedia": "1", "MediaUrl0": picture, "MediaContentType0": "image/jpeg"})
+    assert response.status_code == 200
+    expect(page.locator("#timeline .msg.inbound img.mms")).to_have_attribute("src", picture)
+
+
+def test_agent_hand_off_shows_its_reason_live(new_page, session, live_server) -> None:
+    from agent.handoff import hand_off
+
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "I want to talk to a person")
+    thread = _thread_of(session, CUSTOMER)
+    thread.owner = "agent"
+    session.commit()
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    page.click(".views button[data-view=all]")
+    _open(page, session)
+    hand_off(session, thread, "asked for a human", "Customer wants to talk to someone about pricing")
+    session.commit()
+    expect(page.locator("#handoff")).to_contain_text("asked for a human")
+    expect(page.locator("#timeline .note-agent .body")).to_contain_text("talk to someone about pricing")
+    expect(page.locator("#thread-badges .badge.escalated")).to_be_visible()

@@ -11,8 +11,9 @@ from inbox.models import Contact, Message, Thread
 from tests.factories import PASSWORD, Tenant
 
 
-def make_thread(session: Session, tenant: Tenant, phone: str = "+14155550134", name: str | None = "Dana Reyes",
-                body: str = "Is anyone free tomorrow?", minutes_ago: int = 0, **thread_fields: object) -> Thread:
+def make_thread(session: Session, tenant: Tenant, phone: str = "+14155550134",
+                name: str | None = "Dana Reyes", body: str = "Is anyone free tomorrow?", minutes_ago: int = 0,
+                **thread_fields: object) -> Thread:
     """A contact, their thread and one inbound text; committed."""
     contact = Contact(account_id=tenant.account.id, phone=phone, name=name,
                       opted_out=bool(thread_fields.get("opted_out", False)))
@@ -23,9 +24,9 @@ def make_thread(session: Session, tenant: Tenant, phone: str = "+14155550134", n
                     **thread_fields)
     session.add(thread)
     session.flush()
-    session.add(Message(account_id=tenant.account.id, thread_id=thread.id, contact_id=contact.id, direction="inbound",
-                        sender="customer", body=body, status="received", from_number=phone,
-                        to_number=tenant.number.phone, created_at=when))
+    session.add(Message(account_id=tenant.account.id, thread_id=thread.id, contact_id=contact.id,
+                        direction="inbound", sender="customer", body=body, status="received",
+                        from_number=phone, to_number=tenant.number.phone, created_at=when))
     session.commit()
     return thread
 

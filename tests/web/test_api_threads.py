@@ -8,6 +8,8 @@ from inbox.models import Event, Message, Note, Thread
 from tests.factories import make_tenant
 from tests.web.helpers import login, make_thread
 
+OUTBOUND_COUNT = select(func.count()).select_from(Message).where(Message.direction == "outbound")
+
 
 def _events(session, type_: str | None = None) -> list[Event]:  # type: ignore[no-untyped-def]
     session.expire_all()
@@ -32,7 +34,8 @@ def test_thread_list_filters_by_status_owner_assignee_flags_and_search(client, s
     tenant = make_tenant(session)
     agent = make_thread(session, tenant, phone="+14155550101", name="Agnes", owner="agent")
     resolved = make_thread(session, tenant, phone="+14155550102", name="Rita", status="resolved")
-    mine = make_thread(session, tenant, phone="+14155550103", name="Mona", assignee_id=tenant.admin.id, owner="csr")
+    mine = make_thread(session, tenant, phone="+14155550103", name="Mona", assignee_id=tenant.admin.id,
+                       owner="csr")
     escalated = make_thread(session, tenant, phone="+14155550104", name="Esme", escalated=True)
     stopped = make_thread(session, tenant, phone="+14155550105", name="Stan", opted_out=True)
 
@@ -65,7 +68,8 @@ def test_thread_detail_carries_the_contact_panel(client, session) -> None:
     detail = client.get(f"/api/v1/threads/{thread.id}", headers=tenant.auth).json()
     assert detail["contact"]["display_phone"] == "(415) 555-0134"
     assert detail["contact"]["timezone"] == "America/Los_Angeles"
-    assert {"consent", "sessions", "followups", "bookings", "local_time", "line_type"} <= set(detail["contact"])
+    panel = {"consent", "sessions", "followups", "bookings", "local_time", "line_type"}
+    assert panel <= set(detail["contact"])
     assert detail["sendability"]["allowed"] is True
 
 
@@ -74,8 +78,8 @@ def test_messages_list_in_order_with_the_contract_fields(client, session) -> Non
     thread = make_thread(session, tenant, body="hello there")
     rows = client.get(f"/api/v1/threads/{thread.id}/messages", headers=tenant.auth).json()
     assert [m["body"] for m in rows] == ["hello there"]
-    assert set(rows[0]) >= {"id", "direction", "sender", "body", "status", "error_code", "decision", "block_reason",
-                            "created_at"}
+    assert set(rows[0]) >= {"id", "direction", "sender", "body", "status", "error_code", "decision",
+                            "block_reason", "created_at"}
 
 
 def test_rep_reply_goes_through_the_send_gate_and_is_announced(client, session) -> None:
@@ -85,7 +89,8 @@ def test_rep_reply_goes_through_the_send_gate_and_is_announced(client, session) 
     response = client.post(f"/api/v1/threads/{thread.id}/messages", json={"body": "Yes, 9am works"})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["direction"], body["sender"], body["decision"], body["status"]) == ("outbound", "csr", "send", "queued")
+    got = (body["direction"], body["sender"], body["decision"], body["status"])
+    assert got == ("outbound", "csr", "send", "queued")
     assert body["sender_user_id"] == tenant.csr.id
     assert [e.payload["id"] for e in _events(session, "message.created")] == [body["id"]]
 
@@ -106,7 +111,7 @@ def test_empty_or_missing_reply_body_is_a_400_naming_body(client, session) -> No
         response = client.post(f"/api/v1/threads/{thread.id}/messages", json=payload, headers=tenant.auth)
         assert response.status_code == 400
         assert response.json()["detail"].startswith("body")
-    assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "outbound")) == 0
+    assert session.scalar(OUTBOUND_COUNT) == 0
 
 
 def test_note_is_stored_announced_and_never_sent(client, session, worker) -> None:
@@ -117,7 +122,7 @@ def test_note_is_stored_announced_and_never_sent(client, session, worker) -> Non
     assert response.status_code == 201
     assert response.json()["author_name"] == "Carl Csr"
     worker()
-    assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "outbound")) == 0
+    assert session.scalar(OUTBOUND_COUNT) == 0
     [event] = _events(session, "note.created")
     assert event.payload["body"] == "Customer prefers mornings"
     listed = client.get(f"/api/v1/threads/{thread.id}/notes").json()
@@ -151,8 +156,9 @@ def test_assign_to_a_user_of_another_account_is_refused(client, session) -> None
 def test_escalate_then_de_escalate(client, session) -> None:
     tenant = make_tenant(session)
     thread = make_thread(session, tenant)
-    assert client.post(f"/api/v1/threads/{thread.id}/escalate", headers=tenant.auth).json()["escalated"] is True
-    assert client.post(f"/api/v1/threads/{thread.id}/de-escalate", headers=tenant.auth).json()["escalated"] is False
+    url = f"/api/v1/threads/{thread.id}"
+    assert client.post(f"{url}/escalate", headers=tenant.auth).json()["escalated"] is True
+    assert client.post(f"{url}/de-escalate", headers=tenant.auth).json()["escalated"] is False
 
 
 def test_resolve_then_reopen(client, session) -> None:

@@ -14,7 +14,8 @@ def test_login_form_is_served_without_a_session(client) -> None:
 
 def test_login_with_right_password_opens_a_session_and_redirects_to_next(client, session) -> None:
     tenant = make_tenant(session)
-    response = client.post("/login", data={"email": tenant.csr.email, "password": PASSWORD, "next": "/inbox/7"},
+    form = {"email": tenant.csr.email, "password": PASSWORD, "next": "/inbox/7"}
+    response = client.post("/login", data=form,
                            follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/inbox/7"
@@ -42,12 +43,15 @@ def test_login_with_wrong_password_is_refused_without_a_session(client, session)
 def test_sixth_failed_login_locks_the_email_even_with_the_right_password(client, session) -> None:
     tenant = make_tenant(session)
     for _ in range(5):
-        assert client.post("/login", data={"email": tenant.csr.email, "password": "nope nope"}).status_code == 401
-    response = client.post("/login", data={"email": tenant.csr.email, "password": PASSWORD}, follow_redirects=False)
+        wrong = {"email": tenant.csr.email, "password": "nope nope"}
+        assert client.post("/login", data=wrong).status_code == 401
+    right = {"email": tenant.csr.email, "password": PASSWORD}
+    response = client.post("/login", data=right, follow_redirects=False)
     assert response.status_code == 429
     assert "Too many failed logins" in response.text
     # Another rep is not locked out by someone guessing a colleague's password.
-    other = client.post("/login", data={"email": tenant.admin.email, "password": PASSWORD}, follow_redirects=False)
+    colleague = {"email": tenant.admin.email, "password": PASSWORD}
+    other = client.post("/login", data=colleague, follow_redirects=False)
     assert other.status_code == 303
 
 
@@ -107,7 +111,8 @@ def test_browser_api_write_without_csrf_header_is_refused(client, session) -> No
 def test_bearer_token_writes_need_no_csrf(client, session) -> None:
     tenant = make_tenant(session)
     thread = make_thread(session, tenant)
-    response = client.post(f"/api/v1/threads/{thread.id}/notes", json={"body": "from the CRM"}, headers=tenant.auth)
+    response = client.post(f"/api/v1/threads/{thread.id}/notes", json={"body": "from the CRM"},
+                           headers=tenant.auth)
     assert response.status_code == 201
 
 

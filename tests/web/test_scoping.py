@@ -48,9 +48,11 @@ def test_another_accounts_thread_is_a_404_and_stays_unchanged(client, session, t
     assert "Their Customer" not in response.text
     session.expire_all()
     thread = session.get(Thread, their_thread.id)
-    assert (thread.owner, thread.escalated, thread.assignee_id, thread.status) == ("agent", True, None, "open")
+    state = (thread.owner, thread.escalated, thread.assignee_id, thread.status)
+    assert state == ("agent", True, None, "open")
     assert session.scalar(select(func.count()).select_from(Note)) == 0
-    assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "outbound")) == 0
+    outbound = select(func.count()).select_from(Message).where(Message.direction == "outbound")
+    assert session.scalar(outbound) == 0
     assert session.scalar(select(func.count()).select_from(Event)) == 0
 
 
@@ -63,7 +65,7 @@ def test_an_api_token_is_scoped_like_a_session(client, session, two_tenants, met
 
 
 def test_thread_list_and_search_show_only_the_callers_threads(client, session, two_tenants) -> None:
-    mine, _, their_thread = two_tenants
+    mine, _, _ = two_tenants
     own = make_thread(session, mine)
     assert [r["id"] for r in client.get("/api/v1/threads", headers=mine.auth).json()] == [own.id]
     assert client.get("/api/v1/threads?q=Their", headers=mine.auth).json() == []

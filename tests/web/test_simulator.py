@@ -17,7 +17,8 @@ def test_simulated_text_goes_through_the_inbound_pipeline_into_a_thread(client, 
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["thread_id"] is not None
-    assert [(m["direction"], m["body"]) for m in body["messages"]][0] == ("inbound", "My water heater is leaking")
+    first = body["messages"][0]
+    assert (first["direction"], first["body"]) == ("inbound", "My water heater is leaking")
     message = session.scalar(select(Message).where(Message.direction == "inbound"))
     assert message.from_number == "+14155550142" and message.status == "received"
     assert "message.created" in set(session.scalars(select(Event.type)))
@@ -47,7 +48,8 @@ def test_simulator_page_lists_the_accounts_numbers(client, session) -> None:
 def test_simulator_rejects_a_bad_customer_number_naming_the_field(client, session) -> None:
     tenant = make_tenant(session)
     login(client, tenant.csr.email)
-    response = client.post("/simulator/messages", json={"from": "12", "to": tenant.number.phone, "body": "hi"})
+    text = {"from": "12", "to": tenant.number.phone, "body": "hi"}
+    response = client.post("/simulator/messages", json=text)
     assert response.status_code == 400
     assert response.json()["detail"].startswith("from")
 

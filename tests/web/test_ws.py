@@ -94,7 +94,8 @@ def test_rolled_back_event_is_never_sent(client, session) -> None:
     with client.websocket_connect("/ws") as ws:
         _hello(ws)
         _resume(ws, 0)
-        events.emit(session, tenant.account.id, events.THREAD_UPDATED, {"rolled": "back"}, thread_id=thread.id)
+        events.emit(session, tenant.account.id, events.THREAD_UPDATED, {"rolled": "back"},
+                    thread_id=thread.id)
         session.rollback()
         events.emit(session, tenant.account.id, events.NOTE_CREATED, {"kept": True}, thread_id=thread.id)
         session.commit()
@@ -159,7 +160,8 @@ def test_typing_and_presence_reach_other_reps_of_the_account_only(client, sessio
         stranger_ws.send_json({"type": "ping"})
         # The stranger's next frame is the answer to its own ping: nothing of ours came before it.
         assert stranger_ws.receive_json(timeout=5) == {"type": "pong"}
-    assert presence["payload"] == {"user_id": mine.csr.id, "name": "Carl Csr", "thread_id": thread.id, "hello": False}
+    assert presence["payload"] == {"user_id": mine.csr.id, "name": "Carl Csr", "thread_id": thread.id,
+                                   "hello": False}
     assert presence["id"] is None  # ephemeral: never logged, never replayed
     assert typing["payload"]["user_id"] == mine.csr.id and typing["payload"]["thread_id"] == thread.id
 

@@ -70,8 +70,11 @@
     else state.threads.delete(thread.id);
     renderList();
     if (state.current === thread.id && state.detail) {
+      // An owner or opt-out change brings a hand-off reason or consent entry the event does not carry.
+      const refetch = thread.owner !== state.detail.owner || thread.opted_out !== state.detail.opted_out;
       Object.assign(state.detail, thread);
       renderHeader();
+      if (refetch) refreshDetail(thread.id);
     }
   }
 
@@ -318,6 +321,16 @@
         return;
       default:
     }
+  }
+
+  async function refreshDetail(id) {
+    try {
+      const detail = await api("GET", `/api/v1/threads/${id}`);
+      if (state.current !== id) return;
+      state.detail = detail;
+      renderHeader();
+      renderContact();
+    } catch (e) { /* the next event or a reload shows it */ }
   }
 
   async function refreshThread(id) {
