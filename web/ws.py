@@ -6,7 +6,8 @@ to another account. Logged events carry their event-log id; a client that reconn
 `{"type": "resume", "after": <last id>}` and gets what it missed from the log, then
 `{"type": "resumed", "last_id": …, "more": bool}`.
 
-Client messages: `resume`, `presence` (`{"thread_id": id|null}`), `typing` (`{"thread_id": id}`), `ping`.
+Client messages: `resume`, `presence` (`{"thread_id": id|null}`), `typing` (`{"thread_id": id,
+"active": bool}`, repeated while a draft is open), `ping`.
 """
 
 from __future__ import annotations
@@ -106,10 +107,12 @@ class InboxSocket:
             await self.ephemeral(PRESENCE, self.viewing, hello=bool(message.get("hello")))
         elif kind == "typing":
             thread_id = _thread_id(message.get("thread_id"))
+            active = message.get("active", True) is not False
             now = time.monotonic()
-            if thread_id and now - self.last_typing >= TYPING_MIN_INTERVAL:
-                self.last_typing = now
-                await self.ephemeral(TYPING, thread_id)
+            # "Stopped" always goes through, so a sent or cleared draft ends the warning at once.
+            if thread_id and (not active or now - self.last_typing >= TYPING_MIN_INTERVAL):
+                self.last_typing = now if active else 0.0
+                await self.ephemeral(TYPING, thread_id, active=active)
         elif kind == "ping":
             await self.send(json.dumps({"type": "pong"}))
         else:

@@ -170,6 +170,9 @@ def test_two_browsers_see_each_others_actions_and_the_typing_collision(new_page,
     carl.locator("#reply").press_sequentially("Hi, Carl here", delay=20)
     expect(ana.locator("#typing-warning.collision")).to_contain_text("Carl Csr is also writing a reply")
     expect(carl.locator("#typing-warning.collision")).to_contain_text("Ana Admin is also writing a reply")
+    carl.click("#send")  # Carl's draft is gone: Ana's warning ends without waiting for it to expire
+    expect(ana.locator("#typing-warning")).to_be_hidden()
+    expect(ana.locator("#timeline .msg.outbound .body")).to_have_text("Hi, Carl here")
 
 
 def test_dropped_websocket_gets_the_missed_events_on_reconnect(new_page, session, live_server) -> None:

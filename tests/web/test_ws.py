@@ -157,6 +157,8 @@ def test_typing_and_presence_reach_other_reps_of_the_account_only(client, sessio
         presence = _receive_until(ana_ws, lambda d: d.get("type") == "presence")
         carl_ws.send_json({"type": "typing", "thread_id": thread.id})
         typing = _receive_until(ana_ws, lambda d: d.get("type") == "typing")
+        carl_ws.send_json({"type": "typing", "thread_id": thread.id, "active": False})  # sent: draft gone
+        stopped = _receive_until(ana_ws, lambda d: d.get("type") == "typing")
         stranger_ws.send_json({"type": "ping"})
         # The stranger's next frame is the answer to its own ping: nothing of ours came before it.
         assert stranger_ws.receive_json(timeout=5) == {"type": "pong"}
@@ -164,6 +166,7 @@ def test_typing_and_presence_reach_other_reps_of_the_account_only(client, sessio
                                    "hello": False}
     assert presence["id"] is None  # ephemeral: never logged, never replayed
     assert typing["payload"]["user_id"] == mine.csr.id and typing["payload"]["thread_id"] == thread.id
+    assert (typing["payload"]["active"], stopped["payload"]["active"]) == (True, False)
 
 
 def test_typing_cannot_be_attributed_to_someone_else(client, session) -> None:

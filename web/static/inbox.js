@@ -111,6 +111,10 @@
 
   // ---- one thread ---------------------------------------------------------------------------
   async function openThread(id, push) {
+    if (drafting && state.current !== id) {
+      live.send({ type: "typing", thread_id: state.current, active: false });
+      drafting = false;
+    }
     state.current = id;
     state.typers.clear();
     if (push) history.pushState({ thread: id }, "", `/inbox/${id}`);
@@ -271,7 +275,7 @@
     const names = [...state.viewers.values()]
       .filter((v) => v.thread_id === state.current && now - v.at < 50000).map((v) => v.name);
     $("viewers").textContent = names.length ? `Also viewing: ${names.join(", ")}` : "";
-    const typers = [...state.typers.values()].filter((t) => t.thread_id === state.current && now - t.at < 4000);
+    const typers = [...state.typers.values()].filter((t) => t.thread_id === state.current && now - t.at < 7000);
     const warning = $("typing-warning");
     if (!typers.length) { warning.hidden = true; warning.className = "typing"; return; }
     const who = typers.map((t) => t.name).join(", ");
@@ -290,6 +294,8 @@
       if (p.left || p.thread_id === null) state.viewers.delete(p.user_id);
       else state.viewers.set(p.user_id, { name: p.name, thread_id: p.thread_id, at: Date.now() });
       if (p.hello && state.current) announcePresence();  // a newcomer learns where everyone already is
+    } else if (p.active === false) {
+      state.typers.delete(p.user_id);
     } else {
       state.typers.set(p.user_id, { name: p.name, thread_id: p.thread_id, at: Date.now() });
     }
@@ -359,15 +365,25 @@
     $("lint").textContent = window.textdeskSegments.lint(text).join(" · ");
   }
 
+  // While a draft is open the other reps keep seeing it (a heartbeat), and it ends when sent or cleared.
   let lastTyping = 0;
+  let drafting = false;
+  function announceDraft(force) {
+    const hasDraft = Boolean(state.current && $("reply").value.trim());
+    if (hasDraft && (force || Date.now() - lastTyping > 1500)) {
+      lastTyping = Date.now();
+      live.send({ type: "typing", thread_id: state.current, active: true });
+    } else if (!hasDraft && drafting && state.current) {
+      live.send({ type: "typing", thread_id: state.current, active: false });
+    }
+    drafting = hasDraft;
+  }
   $("reply").addEventListener("input", () => {
     updateCounter();
     renderViewers();
-    if (Date.now() - lastTyping > 1500 && $("reply").value.trim()) {
-      lastTyping = Date.now();
-      live.send({ type: "typing", thread_id: state.current });
-    }
+    announceDraft(false);
   });
+  setInterval(() => { if (drafting && Date.now() - lastTyping > 3000) announceDraft(true); }, 1000);
 
   $("composer").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -378,6 +394,7 @@
       const message = await api("POST", `/api/v1/threads/${state.current}/messages`, { body });
       state.timeline.set(`m${message.id}`, { kind: "message", ...(state.timeline.get(`m${message.id}`) || {}), ...message });
       $("reply").value = "";
+      announceDraft(false);
       showError(null);
       renderTimeline();
     } catch (error) { showError(error); }
