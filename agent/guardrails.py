@@ -19,14 +19,15 @@ _EMERGENCY_WATER = re.compile(
     r"\b(flood\w*|burst (pipe|main)|pipe (burst|exploded)|water (is )?(everywhere|pouring|gushing)"
     r"|sewage (backing|backup|coming))\b", re.IGNORECASE)
 _EMERGENCY_ELECTRIC = re.compile(
-    r"\b(sparks?|sparking|smoke|smoking outlet|burning smell|on fire|electrical fire|fire|electrocuted|shocked)\b",
+    r"\b(sparks?|sparking|smoke(?! detector)|smoking outlet|burning smell|on fire|electrical fire|fire|electrocuted)\b",
     re.IGNORECASE)
 _PERSON = re.compile(
     r"\b((real|live|actual) (person|human)|(speak|talk) (to|with) (a |an |the |your )?(person|human|someone|"
     r"somebody|manager|owner|rep|representative|agent|dispatcher|office)|human please|representative|"
-    r"call me( back)?|are you a (bot|robot|machine|real person)|not a bot)\b", re.IGNORECASE)
+    r"call me (back|please|now|asap)|(can|could) (you|someone|somebody) (please )?call me|give me a call|"
+    r"are you a (bot|robot|machine|real person)|not a bot)\b", re.IGNORECASE)
 _FRUSTRATION = re.compile(
-    r"\b(ridiculous|useless|frustrat\w*|annoy\w*|waste of (my )?time|stupid|terrible|awful|wtf|"
+    r"\b(ridiculous|useless|frustrat\w*|annoy\w*|waste of (my )?time|stupid|terrible service|wtf|"
     r"this is (a )?joke|not helpful|unacceptable|fed up|pissed|angry|what is wrong with you|you'?re not listening)\b",
     re.IGNORECASE)
 _PRICING = re.compile(

@@ -50,7 +50,7 @@ def system_prompt(session: Session, account: Account, thread: Thread, contact: C
     return environment().get_template("system.j2").render(
         business=account.name, services=account.services, timezone=account.timezone,
         now_local=_local(account, now), hours=describe_hours(account), job_types=job_types(session, account),
-        customer_name=contact.name,
+        customer_name=(contact.name or "")[:100] or None,
         job_type=booking_session.job_type if booking_session else None,
         job_notes=" ".join((booking_session.job_notes or "").split())[:500] if booking_session else None,
         bookings=[{"id": b.id, "job_type": b.job_type, "label": _local(account, b.starts_at)}  # type: ignore[arg-type]

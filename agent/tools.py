@@ -76,7 +76,9 @@ _START = {"type": "string", "description": "a slot start exactly as find_slots r
 def definitions(session: Session, account: Account) -> list[dict[str, Any]]:
     """The tool list sent to the model, with this account's job types as an enum."""
     names = [j.name for j in job_types(session, account)]
-    job = {"type": "string", "enum": names, "description": "the kind of job"}
+    job: dict[str, Any] = {"type": "string", "description": "the kind of job"}
+    if names:  # an empty enum is invalid JSON Schema; the server refuses unknown names anyway
+        job["enum"] = names
     return [
         _schema("find_slots", "List open appointment start times for a job type between two dates.", {
             "job_type": job,

@@ -17,7 +17,8 @@ from agent.guardrails import MAX_SEGMENTS, detect, fit_reply, is_loop, segments
     ("can I talk to a real person?", "customer_request"),
     ("I want to speak with a manager", "customer_request"),
     ("are you a bot", "customer_request"),
-    ("please just call me", "customer_request"),
+    ("can someone call me please", "customer_request"),
+    ("give me a call at 3", "customer_request"),
     ("this is ridiculous", "frustration"),
     ("WHY IS NOBODY ANSWERING MY QUESTION", "frustration"),
     ("you people are useless", "frustration"),
@@ -31,7 +32,9 @@ def test_trigger_words_hand_off_with_the_right_reason(text: str, reason: str) ->
 
 
 @pytest.mark.parametrize("text", ["tuesday morning works", "my water heater is leaking a bit", "yes 10am please",
-                                  "how soon can you come?", "the drain is slow", "I'd like to cancel my appointment"])
+                                  "how soon can you come?", "the drain is slow", "I'd like to cancel my appointment",
+                                  "call me when you're on the way", "the smell from the drain is awful",
+                                  "the smoke detector chirps, also need a drain cleaned"])
 def test_ordinary_booking_texts_do_not_hand_off(text: str) -> None:
     assert detect([text], "Reyes Plumbing") is None
 
