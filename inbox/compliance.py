@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 
 OPT_OUT = "opt_out"
@@ -57,12 +58,13 @@ class Intent:
 
 def normalize(body: str) -> str:
     """'  stop! ' -> 'STOP'; inner whitespace collapsed, surrounding punctuation dropped."""
-    return " ".join(body.strip(_TRIM).split()).upper()
+    # NFKC folds look-alikes such as full-width letters ("ＳＴＯＰ") into plain ones.
+    return " ".join(unicodedata.normalize("NFKC", body).strip(_TRIM).split()).upper()
 
 
 def is_plain_language_opt_out(body: str) -> bool:
     """True only for clear requests to stop texting; see the module docstring."""
-    text = " ".join(body.lower().replace("’", "'").split())
+    text = " ".join(unicodedata.normalize("NFKC", body).lower().replace("’", "'").split())
     if _NEGATED_STOP.search(text):
         return False
     return any(p.search(text) for p in _PLAIN_OPT_OUTS)

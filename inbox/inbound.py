@@ -113,6 +113,7 @@ def receive_sms(session: Session, *, to: str, from_: str, body: str, provider_si
     """
     if not provider_sid:
         raise ValidationError("MessageSid: is required")
+    body = body.replace("\x00", "")  # no database stores NUL in text, and no person types it
     if len(body) > MAX_BODY:
         raise ValidationError(f"Body: is {len(body)} characters; at most {MAX_BODY}")
     to, from_ = _phone(to, "To"), _phone(from_, "From")

@@ -70,8 +70,8 @@ class TwilioProvider:
         self.account_sid = settings.twilio_account_sid
         self.url = f"{settings.twilio_api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         self.status_callback = f"{settings.public_url}/webhooks/twilio/status"
-        self.client = client or httpx.Client(auth=(self.account_sid, settings.twilio_auth_token),
-                                             timeout=httpx.Timeout(15.0, connect=5.0))
+        self.auth = (self.account_sid, settings.twilio_auth_token)
+        self.client = client
 
     def send(self, *, to: str, from_: str | None, body: str,
              messaging_service_sid: str | None = None) -> SendResult:
@@ -84,7 +84,11 @@ class TwilioProvider:
         else:
             raise ProviderError("no sending number or Messaging Service for this text")
         try:
-            response = self.client.post(self.url, data=form)
+            if self.client is not None:
+                response = self.client.post(self.url, data=form, auth=self.auth)
+            else:
+                with httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0)) as client:
+                    response = client.post(self.url, data=form, auth=self.auth)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderError(f"could not reach {self.url}: {exc}", retryable=True) from exc
         except httpx.TransportError as exc:

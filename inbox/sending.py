@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +72,13 @@ class Decision:
 
 def recipient_timezone(contact: Contact, account: Account) -> str:
     """The contact's stored zone, else the number's zone, else the account's."""
-    return contact.timezone or timezone_of(contact.phone, account.timezone)
+    if contact.timezone:
+        try:
+            ZoneInfo(contact.timezone)
+            return contact.timezone
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # a bad stored zone must not stop texting; the number still tells us
+    return timezone_of(contact.phone, account.timezone)
 
 
 def next_allowed_time(now: datetime, zone: str) -> datetime | None:
@@ -183,7 +189,7 @@ def with_footer(body: str, category: str) -> str:
 
 
 def segments_of(body: str) -> int:
-    """SMS segments: 160/153 GSM-7 characters, 70/67 when the text needs UCS-2 (emoji, accents)."""
+    """SMS segments: 160/153 characters, 70/67 when the text needs UCS-2 (ASCII stands in for GSM-7)."""
     gsm = all(ord(c) < 128 for c in body)
     single, multi = (160, 153) if gsm else (70, 67)
     length = len(body.encode("utf-16-le")) // 2 if not gsm else len(body)

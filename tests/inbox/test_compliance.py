@@ -9,7 +9,7 @@ KEYWORDS = [
     ("STOP", "opt_out"), ("stop", "opt_out"), ("  Stop  ", "opt_out"), ("STOP.", "opt_out"), ("stop!!", "opt_out"),
     ("STOPALL", "opt_out"), ("stop all", "opt_out"), ("STOP   ALL", "opt_out"), ("Unsubscribe", "opt_out"),
     ("CANCEL", "opt_out"), ("cancel.", "opt_out"), ("End", "opt_out"), ("quit", "opt_out"), ("REVOKE", "opt_out"),
-    ("optout", "opt_out"), ('"STOP"', "opt_out"),
+    ("optout", "opt_out"), ('"STOP"', "opt_out"), ("ＳＴＯＰ", "opt_out"),
     ("START", "opt_in"), ("unstop", "opt_in"), ("Yes", "opt_in"), ("yes!", "opt_in"), ("RESTART", "opt_in"),
     ("enroll", "opt_in"),
     ("HELP", "help"), ("help?", "help"), ("Info", "help"),

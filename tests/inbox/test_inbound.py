@@ -248,3 +248,9 @@ def test_a_new_thread_for_an_opted_out_contact_is_flagged(session, tenant) -> No
     result = text(session, "hello again")
     assert result.thread.opted_out is True
     assert session.scalar(select(Thread)).id == result.thread.id
+
+
+def test_nul_characters_are_dropped_from_an_inbound_body(session, tenant) -> None:
+    result = text(session, "leak\x00 under sink")
+    session.commit()
+    assert result.message.body == "leak under sink"

@@ -103,3 +103,10 @@ def test_csr_text_in_quiet_hours_is_blocked_not_deferred(session) -> None:
     thread = make_thread(session, tenant.account.id)
     message = send_text(session, thread, "Hi!", sender="csr", now=datetime(2026, 11, 20, 7, 0, tzinfo=UTC))
     assert (message.status, message.block_reason, message.retry_at) == ("blocked", "quiet_hours", None)
+
+
+def test_an_unknown_stored_zone_falls_back_to_the_numbers_zone(session) -> None:
+    tenant = make_tenant(session)
+    contact = _contact(session, tenant, phone="+12125550134", timezone="Mars/Olympus_Mons")
+    early = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)  # 9:30 New York
+    assert check_sendability(session, contact, now=early).allowed
