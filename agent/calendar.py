@@ -6,10 +6,11 @@ implements `BookingBackend`. Rules of the built-in one:
 - a day is open when `Account.business_hours` has hours for its weekday and it is not a
   `BlackoutDate`; times are in the account's time zone;
 - slots start every `Account.slot_minutes` from opening; a job fits when it ends by closing;
-- each slot has `Account.technicians` seats; a booking takes one seat of the slot it starts in
-  (counted per starting slot: a job longer than a slot does not also fill the next one);
-- a seat is taken by inserting `Booking(seat=n)`; the unique (account, starts_at, seat) index is
-  what makes two concurrent bookings unable to take the same last seat.
+- there are `Account.technicians` seats (one per technician); a booking holds its seat for the
+  whole job, so a four-hour job also fills the seat in the next slot;
+- a seat is taken by inserting `Booking(seat=n)`. On PostgreSQL a transaction-scoped advisory
+  lock per account and day serialises bookings of that day, and the unique (account, starts_at,
+  seat) index is the backstop: two concurrent bookings can never take the same last seat.
 
 Every refusal is a `SlotUnavailable` whose message says what to do instead, because the agent
 reads it back to the model.
@@ -22,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,17 +128,20 @@ def _blackouts(session: Session, account: Account, first: date, last: date) -> s
     return set(rows)
 
 
-def _seats_taken(session: Session, account: Account, starts: list[datetime]) -> dict[datetime, set[int]]:
-    taken: dict[datetime, set[int]] = {s: set() for s in starts}
-    if not starts:
-        return taken
-    rows = session.execute(select(Booking.starts_at, Booking.seat).where(
+def _busy(session: Session, account: Account, start: datetime, end: datetime,
+          exclude_id: int | None = None) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, seat) of the account's live bookings overlapping [start, end)."""
+    stmt = select(Booking.starts_at, Booking.ends_at, Booking.seat).where(
         Booking.account_id == account.id, Booking.status == "booked", Booking.seat.is_not(None),
-        Booking.starts_at >= min(starts), Booking.starts_at <= max(starts)))
-    for starts_at, seat in rows:
-        if starts_at is not None and seat is not None:
-            taken.setdefault(starts_at.astimezone(UTC), set()).add(seat)
-    return taken
+        Booking.starts_at < end, Booking.ends_at > start)
+    if exclude_id is not None:
+        stmt = stmt.where(Booking.id != exclude_id)
+    return [(s.astimezone(UTC), e.astimezone(UTC), seat) for s, e, seat in session.execute(stmt)
+            if s is not None and e is not None and seat is not None]
+
+
+def _seats_used(busy: list[tuple[datetime, datetime, int]], start: datetime, end: datetime) -> set[int]:
+    return {seat for s, e, seat in busy if s < end and e > start}
 
 
 def _slot_starts(account: Account, job_type: JobType, day: date) -> list[datetime]:
@@ -180,12 +184,13 @@ class BuiltinCalendar:
                     if lo <= minute < hi and now + MIN_LEAD <= start <= now + timedelta(days=MAX_AHEAD_DAYS):
                         candidates.append(start)
             day += timedelta(days=1)
-        taken = _seats_taken(session, account, candidates)
+        length = timedelta(minutes=job_type.duration_minutes)
+        busy = _busy(session, account, candidates[0], candidates[-1] + length) if candidates else []
         slots = []
         for start in candidates:
-            left = account.technicians - len(taken.get(start, set()))
+            left = account.technicians - len(_seats_used(busy, start, start + length))
             if left > 0:
-                slots.append(Slot(start, start + timedelta(minutes=job_type.duration_minutes), left))
+                slots.append(Slot(start, start + length, left))
             if len(slots) >= limit:
                 break
         return slots
@@ -248,11 +253,19 @@ def _own(account: Account, booking: Booking, contact_id: int) -> None:
                               "upcoming bookings")
 
 
+def _lock_day(session: Session, account: Account, start: datetime) -> None:
+    """Serialise bookings of one account-day on PostgreSQL (released at commit or rollback)."""
+    if session.get_bind().dialect.name == "postgresql":
+        day = start.astimezone(zone(account)).date().toordinal()
+        session.execute(text("SELECT pg_advisory_xact_lock(:account, :day)"), {"account": account.id, "day": day})
+
+
 def _take_seat(session: Session, account: Account, booking: Booking, start: datetime, end: datetime) -> Booking:
-    taken = _seats_taken(session, account, [start]).get(start, set())
+    _lock_day(session, account, start)
+    used = _seats_used(_busy(session, account, start, end, exclude_id=booking.id), start, end)
     nested = session.get_bind().dialect.name != "sqlite"
     for seat in range(account.technicians):
-        if seat in taken:
+        if seat in used:
             continue
         booking.starts_at, booking.ends_at, booking.seat = start, end, seat
         if not nested:
@@ -266,7 +279,7 @@ def _take_seat(session: Session, account: Account, booking: Booking, start: date
                 session.flush()
             return booking
         except IntegrityError:
-            # Someone else committed this seat since we looked: try the next one.
+            # The unique index caught a seat taken outside the day lock: try the next one.
             continue
     raise SlotUnavailable("that slot is full; call find_slots and offer another time")
 

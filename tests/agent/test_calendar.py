@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agent.calendar import BuiltinCalendar, SlotUnavailable
-from agent.models import BlackoutDate, Booking
+from agent.models import BlackoutDate, Booking, JobType
 from core.db import get_sessionmaker, utcnow
 from inbox.models import Account
 from tests.agent.conftest import Shop, local, next_weekday, other_contact
@@ -70,6 +70,20 @@ def test_capacity_is_the_number_of_technicians(session: Session, shop: Shop) -> 
     second = _book(session, shop, local(tuesday, 10), contact_id=sam.contact_id)
     session.commit()
     assert {first.seat, second.seat} == {0, 1}
+    with pytest.raises(SlotUnavailable, match="full"):
+        _book(session, shop, local(tuesday, 10), contact_id=sam.contact_id)
+
+
+def test_a_long_job_holds_its_technician_for_every_slot_it_spans(session: Session, shop: Shop) -> None:
+    install = JobType(account_id=shop.account.id, name="Water heater install", duration_minutes=240)
+    session.add(install)
+    session.commit()
+    tuesday = next_weekday(1)
+    _book(session, shop, local(tuesday, 8), job=install)
+    session.commit()
+    open_starts = [s.starts_at for s in cal.find_slots(session, shop.account, shop.heater, tuesday, tuesday)]
+    assert open_starts == [local(tuesday, h) for h in (12, 14, 16)]
+    sam = other_contact(session, shop)
     with pytest.raises(SlotUnavailable, match="full"):
         _book(session, shop, local(tuesday, 10), contact_id=sam.contact_id)
 
@@ -184,3 +198,39 @@ def test_many_threads_racing_for_one_seat_make_one_booking(session: Session, sho
         t.join(timeout=20)
     assert sorted(results) == ["booked"] + ["refused"] * 7
     assert session.scalar(select(func.count()).select_from(Booking).where(Booking.starts_at == start)) == 1
+
+
+def test_concurrent_overlapping_jobs_cannot_share_one_technician(session: Session, shop: Shop) -> None:
+    """An 8:00 four-hour job and a 10:00 job, booked at once by two sessions, on one technician."""
+    if not _postgres(session):
+        pytest.skip("concurrency proof runs on PostgreSQL (SQLite has one writer at a time)")
+    install = JobType(account_id=shop.account.id, name="Water heater install", duration_minutes=240)
+    session.add(install)
+    session.commit()
+    sam = other_contact(session, shop)
+    tuesday = next_weekday(1)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def racer(contact_id: int, job: JobType, hour: int) -> None:
+        s = get_sessionmaker()()
+        try:
+            account = s.get(Account, shop.account.id)
+            barrier.wait()
+            cal.book(s, account, job, local(tuesday, hour), contact_id=contact_id, thread_id=None,  # type: ignore[arg-type]
+                     source="agent")
+            s.commit()
+            results.append("booked")
+        except SlotUnavailable:
+            s.rollback()
+            results.append("refused")
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=racer, args=(shop.contact.id, install, 8)),
+               threading.Thread(target=racer, args=(sam.contact_id, shop.heater, 10))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted(results) == ["booked", "refused"]
