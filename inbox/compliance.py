@@ -17,8 +17,9 @@ OPT_OUT = "opt_out"
 OPT_IN = "opt_in"
 HELP = "help"
 
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
-                              "OPTOUT"})
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "RESTART", "ENROLL"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # Twilio's Advanced Opt-Out tells us what it recognised in the `OptOutType` field.
@@ -28,19 +29,27 @@ _TRIM = string.punctuation + string.whitespace + "“”‘’¡¿…"
 _TEXTING = r"(?:text(?:ing|s)?|txt(?:ing|s)?|messag(?:e|es|ing)|sms|contact(?:ing)?)"
 _NEGATED = r"(?:don'?t|do not|never|not|can'?t|cannot|won'?t|will not|didn'?t)\s+(?:\w+\s+)?"
 # A condition after "don't text me" makes it a preference about when, not an opt-out.
-_CONDITION = r"(?:before|after|until|till|til|at|on|between|during|while|unless|except|if|when|tonight|today)\b"
+_CONDITION = (
+    r"(?:before|after|until|till|til|at|on|between|during|while|unless|except|if|when|tonight|today)\b"
+)
 
 _PLAIN_OPT_OUTS = [
     # "please stop texting me", "stop sending me messages", "stop contacting me"
     re.compile(rf"(?<!\w)stop\s+(?:{_TEXTING}|sending\s+(?:me\s+)?(?:these\s+)?{_TEXTING}|bothering\s+me)\b"),
     # "don't text me anymore", "do not contact me", "never message this number again"
-    re.compile(rf"\b(?:don'?t|do not|never)\s+(?:ever\s+)?{_TEXTING}\s+(?:me|us|this number)\b(?!\s+{_CONDITION})"),
+    re.compile(
+        rf"\b(?:don'?t|do not|never)\s+(?:ever\s+)?{_TEXTING}\s+(?:me|us|this number)\b(?!\s+{_CONDITION})"
+    ),
     # "remove me from your list", "take my number off your texts"
-    re.compile(r"\b(?:remove|take|delete)\s+(?:me|my\s+(?:phone\s+)?number|this\s+number)\s+(?:off|from)\s+"
-               r"(?:of\s+)?(?:your|the|this|ur|all)?\s*(?:\w+\s+)?(?:list|texts|texting|messages|database)\b"),
+    re.compile(
+        r"\b(?:remove|take|delete)\s+(?:me|my\s+(?:phone\s+)?number|this\s+number)\s+(?:off|from)\s+"
+        r"(?:of\s+)?(?:your|the|this|ur|all)?\s*(?:\w+\s+)?(?:list|texts|texting|messages|database)\b"
+    ),
     # "unsubscribe me", "opt me out", "I want to opt out", "please unsubscribe"
     re.compile(r"\b(?:unsubscribe\s+me|opt\s+me\s+out)\b"),
-    re.compile(r"\b(?:i\s+want\s+to|i'?d\s+like\s+to|i\s+wish\s+to|please|let\s+me)\s+(?:unsubscribe|opt[\s-]?out)\b"),
+    re.compile(
+        r"\b(?:i\s+want\s+to|i'?d\s+like\s+to|i\s+wish\s+to|please|let\s+me)\s+(?:unsubscribe|opt[\s-]?out)\b"
+    ),
     # "no more texts", "no more messages please"
     re.compile(rf"\bno\s+more\s+{_TEXTING}\b"),
 ]

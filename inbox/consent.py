@@ -19,65 +19,129 @@ from inbox.models import Account, ConsentEvent, Contact, Message, Thread
 OPT_IN_WINDOW = timedelta(days=7)
 
 
-def record(session: Session, contact: Contact, action: str, *, source: str, category: str = "all",
-           raw_text: str | None = None, message_id: int | None = None, actor_user_id: int | None = None,
-           now: datetime | None = None) -> ConsentEvent:
+def record(
+    session: Session,
+    contact: Contact,
+    action: str,
+    *,
+    source: str,
+    category: str = "all",
+    raw_text: str | None = None,
+    message_id: int | None = None,
+    actor_user_id: int | None = None,
+    now: datetime | None = None,
+) -> ConsentEvent:
     """Append one ledger row (actions: opt_in, opt_out, help, opt_in_requested)."""
-    event = ConsentEvent(account_id=contact.account_id, contact_id=contact.id, phone=contact.phone,
-                         category=category, action=action, source=source, raw_text=raw_text,
-                         message_id=message_id, actor_user_id=actor_user_id, created_at=now or utcnow())
+    event = ConsentEvent(
+        account_id=contact.account_id,
+        contact_id=contact.id,
+        phone=contact.phone,
+        category=category,
+        action=action,
+        source=source,
+        raw_text=raw_text,
+        message_id=message_id,
+        actor_user_id=actor_user_id,
+        created_at=now or utcnow(),
+    )
     session.add(event)
     session.flush()
     return event
 
 
 def _flag_threads(session: Session, contact: Contact, opted_out: bool) -> None:
-    session.execute(update(Thread).where(Thread.contact_id == contact.id).values(opted_out=opted_out)
-                    .execution_options(synchronize_session="fetch"))
+    session.execute(
+        update(Thread)
+        .where(Thread.contact_id == contact.id)
+        .values(opted_out=opted_out)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
-def opt_out(session: Session, contact: Contact, *, source: str, raw_text: str | None = None,
-            message_id: int | None = None, actor_user_id: int | None = None) -> ConsentEvent:
+def opt_out(
+    session: Session,
+    contact: Contact,
+    *,
+    source: str,
+    raw_text: str | None = None,
+    message_id: int | None = None,
+    actor_user_id: int | None = None,
+) -> ConsentEvent:
     """The contact opts out of every text from this account; their threads are flagged."""
     contact.opted_out = True
     if contact.marketing_opt_in:
         contact.marketing_opt_in = None
     _flag_threads(session, contact, True)
-    return record(session, contact, "opt_out", source=source, raw_text=raw_text, message_id=message_id,
-                  actor_user_id=actor_user_id)
+    return record(
+        session,
+        contact,
+        "opt_out",
+        source=source,
+        raw_text=raw_text,
+        message_id=message_id,
+        actor_user_id=actor_user_id,
+    )
 
 
-def opt_in(session: Session, contact: Contact, *, source: str, raw_text: str | None = None,
-           message_id: int | None = None, actor_user_id: int | None = None) -> ConsentEvent:
+def opt_in(
+    session: Session,
+    contact: Contact,
+    *,
+    source: str,
+    raw_text: str | None = None,
+    message_id: int | None = None,
+    actor_user_id: int | None = None,
+) -> ConsentEvent:
     """The contact opts back in to (transactional) texts."""
     contact.opted_out = False
     _flag_threads(session, contact, False)
-    return record(session, contact, "opt_in", source=source, raw_text=raw_text, message_id=message_id,
-                  actor_user_id=actor_user_id)
+    return record(
+        session,
+        contact,
+        "opt_in",
+        source=source,
+        raw_text=raw_text,
+        message_id=message_id,
+        actor_user_id=actor_user_id,
+    )
 
 
-def pending_marketing_request(session: Session, contact: Contact, now: datetime | None = None) -> ConsentEvent | None:
+def pending_marketing_request(
+    session: Session, contact: Contact, now: datetime | None = None
+) -> ConsentEvent | None:
     """The open marketing opt-in request YES would answer: sent within the window, not yet answered."""
     now = now or utcnow()
     latest = session.scalar(
-        select(ConsentEvent).where(ConsentEvent.contact_id == contact.id, ConsentEvent.category == "marketing")
-        .order_by(ConsentEvent.id.desc()).limit(1)
+        select(ConsentEvent)
+        .where(ConsentEvent.contact_id == contact.id, ConsentEvent.category == "marketing")
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
     )
     if latest is None or latest.action != "opt_in_requested" or contact.marketing_opt_in != "pending":
         return None
     return latest if now - latest.created_at <= OPT_IN_WINDOW else None
 
 
-def confirm_marketing(session: Session, contact: Contact, *, raw_text: str, message_id: int | None,
-                      now: datetime | None = None) -> ConsentEvent:
+def confirm_marketing(
+    session: Session, contact: Contact, *, raw_text: str, message_id: int | None, now: datetime | None = None
+) -> ConsentEvent:
     """A YES to a pending request: written consent for marketing texts."""
     contact.marketing_opt_in = "confirmed"
-    return record(session, contact, "opt_in", source="keyword", category="marketing", raw_text=raw_text,
-                  message_id=message_id, now=now)
+    return record(
+        session,
+        contact,
+        "opt_in",
+        source="keyword",
+        category="marketing",
+        raw_text=raw_text,
+        message_id=message_id,
+        now=now,
+    )
 
 
-def request_marketing_opt_in(session: Session, thread: Thread, *, user_id: int | None = None,
-                             now: datetime | None = None) -> Message:
+def request_marketing_opt_in(
+    session: Session, thread: Thread, *, user_id: int | None = None, now: datetime | None = None
+) -> Message:
     """Send the double opt-in request ("Reply YES to get texts from …") and mark the contact pending.
 
     The request itself is a transactional text and goes through the send gate (so it is blocked
@@ -88,11 +152,23 @@ def request_marketing_opt_in(session: Session, thread: Thread, *, user_id: int |
     contact = session.get(Contact, thread.contact_id)
     account = session.get(Account, thread.account_id)
     assert contact is not None and account is not None
-    body = (f"Reply YES to get offers and reminders by text from {account.name}. "
-            "Msg & data rates may apply. Reply STOP to opt out.")
-    message = send_text(session, thread, body, sender="csr" if user_id else "system", user_id=user_id, now=now)
+    body = (
+        f"Reply YES to get offers and reminders by text from {account.name}. "
+        "Msg & data rates may apply. Reply STOP to opt out."
+    )
+    message = send_text(
+        session, thread, body, sender="csr" if user_id else "system", user_id=user_id, now=now
+    )
     if message.decision != BLOCKED:
         contact.marketing_opt_in = "pending"
-        record(session, contact, "opt_in_requested", source="csr" if user_id else "web_form", category="marketing",
-               message_id=message.id, actor_user_id=user_id, now=now)
+        record(
+            session,
+            contact,
+            "opt_in_requested",
+            source="csr" if user_id else "web_form",
+            category="marketing",
+            message_id=message.id,
+            actor_user_id=user_id,
+            now=now,
+        )
     return message

@@ -42,13 +42,24 @@ def job_id_for(message_id: int, at: datetime | None = None) -> str:
 
 def schedule_delivery(session: Session, message: Message) -> None:
     """Enqueue the send once this transaction commits; a deferred text at its `retry_at`."""
-    enqueue_on_commit(session, deliver_message, message.id, job_id=job_id_for(message.id, message.retry_at),
-                      at=message.retry_at, retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    enqueue_on_commit(
+        session,
+        deliver_message,
+        message.id,
+        job_id=job_id_for(message.id, message.retry_at),
+        at=message.retry_at,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+    )
 
 
 def _emit_status(session: Session, message: Message) -> None:
-    events.emit(session, message.account_id, events.MESSAGE_STATUS, {**message_json(message), "message_id": message.id},
-                thread_id=message.thread_id)
+    events.emit(
+        session,
+        message.account_id,
+        events.MESSAGE_STATUS,
+        {**message_json(message), "message_id": message.id},
+        thread_id=message.thread_id,
+    )
 
 
 def _recheck(session: Session, message: Message) -> str:
@@ -59,15 +70,26 @@ def _recheck(session: Session, message: Message) -> str:
     contact = session.get(Contact, message.contact_id)
     assert contact is not None
     # Quiet hours were judged when the text was written; only a deferred text is judged again.
-    decision = check_sendability(session, contact, message.category, compliance_reply=message.compliance,
-                                 quiet_hours=message.decision == DEFERRED)
+    decision = check_sendability(
+        session,
+        contact,
+        message.category,
+        compliance_reply=message.compliance,
+        quiet_hours=message.decision == DEFERRED,
+    )
     if decision.allowed:
         return "send"
     if decision.reasons == [QUIET_HOURS] and message.sender != "csr":
         message.decision, message.retry_at = DEFERRED, decision.retry_at
         message.block_reason, message.block_detail = QUIET_HOURS, decision.detail
-        enqueue_on_commit(session, deliver_message, message.id, job_id=job_id_for(message.id, decision.retry_at), at=decision.retry_at,
-                          retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+        enqueue_on_commit(
+            session,
+            deliver_message,
+            message.id,
+            job_id=job_id_for(message.id, decision.retry_at),
+            at=decision.retry_at,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        )
         return "deferred"
     message.status, message.decision = "blocked", BLOCKED
     message.block_reason, message.block_detail = decision.block_reason, decision.detail
@@ -78,8 +100,10 @@ def _recheck(session: Session, message: Message) -> str:
 def _claim(session: Session, message_id: int) -> bool:
     """queued → sending, only for a row that was never handed to the provider."""
     result = session.execute(
-        update(Message).where(Message.id == message_id, Message.status == "queued", Message.provider_sid.is_(None))
-        .values(status="sending").execution_options(synchronize_session=False)
+        update(Message)
+        .where(Message.id == message_id, Message.status == "queued", Message.provider_sid.is_(None))
+        .values(status="sending")
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
@@ -124,8 +148,11 @@ def _service_sid(session: Session, message: Message) -> str | None:
 
     if not message.from_number:
         return None
-    return session.scalar(select(SendingNumber.messaging_service_sid).where(
-        SendingNumber.phone == message.from_number, SendingNumber.account_id == message.account_id))
+    return session.scalar(
+        select(SendingNumber.messaging_service_sid).where(
+            SendingNumber.phone == message.from_number, SendingNumber.account_id == message.account_id
+        )
+    )
 
 
 def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
@@ -152,5 +179,9 @@ def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
 
 def enqueue_delivery_now(message_id: int) -> None:
     """Send a stored message now (the CLI and tests use this; the app schedules through send_text)."""
-    enqueue(deliver_message, message_id, job_id=job_id_for(message_id),
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+    enqueue(
+        deliver_message,
+        message_id,
+        job_id=job_id_for(message_id),
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+    )

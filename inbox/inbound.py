@@ -54,11 +54,17 @@ def find_account(session: Session, to: str, messaging_service_sid: str | None = 
     if number is not None:
         return session.get(Account, number.account_id)
     if messaging_service_sid:
-        number = session.scalar(select(SendingNumber).where(SendingNumber.messaging_service_sid == messaging_service_sid)
-                                .order_by(SendingNumber.id).limit(1))
+        number = session.scalar(
+            select(SendingNumber)
+            .where(SendingNumber.messaging_service_sid == messaging_service_sid)
+            .order_by(SendingNumber.id)
+            .limit(1)
+        )
         if number is not None:
             return session.get(Account, number.account_id)
-        return session.scalar(select(Account).where(Account.messaging_service_sid == messaging_service_sid).limit(1))
+        return session.scalar(
+            select(Account).where(Account.messaging_service_sid == messaging_service_sid).limit(1)
+        )
     return None
 
 
@@ -79,11 +85,15 @@ def _contact(session: Session, account: Account, phone: str) -> Contact:
             session.add(contact)
         return contact
     except IntegrityError:
-        return session.scalars(select(Contact).where(Contact.account_id == account.id, Contact.phone == phone)).one()
+        return session.scalars(
+            select(Contact).where(Contact.account_id == account.id, Contact.phone == phone)
+        ).one()
 
 
 def _thread(session: Session, contact: Contact) -> Thread:
-    thread = session.scalar(select(Thread).where(Thread.contact_id == contact.id).order_by(Thread.id.desc()).limit(1))
+    thread = session.scalar(
+        select(Thread).where(Thread.contact_id == contact.id).order_by(Thread.id.desc()).limit(1)
+    )
     if thread is None:
         thread = Thread(account_id=contact.account_id, contact_id=contact.id, opted_out=contact.opted_out)
         session.add(thread)
@@ -102,9 +112,18 @@ def _duplicate_result(session: Session, message: Message) -> InboundResult:
     return InboundResult(message=message, thread=thread, contact=contact, duplicate=True)
 
 
-def receive_sms(session: Session, *, to: str, from_: str, body: str, provider_sid: str,
-                media: Iterable[dict[str, str]] = (), messaging_service_sid: str | None = None,
-                opt_out_type: str | None = None, now: datetime | None = None) -> InboundResult:
+def receive_sms(
+    session: Session,
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    provider_sid: str,
+    media: Iterable[dict[str, str]] = (),
+    messaging_service_sid: str | None = None,
+    opt_out_type: str | None = None,
+    now: datetime | None = None,
+) -> InboundResult:
     """Store one inbound text and act on it (see the module docstring). The caller commits.
 
     Raises ValidationError for a malformed field (named in the message) and UnknownRecipient
@@ -122,16 +141,34 @@ def receive_sms(session: Session, *, to: str, from_: str, body: str, provider_si
         return _duplicate_result(session, existing)
     account = find_account(session, to, messaging_service_sid)
     if account is None:
-        log.warning("inbound text %s to %s (service %s): no account uses that number", provider_sid, to,
-                    messaging_service_sid)
-        raise UnknownRecipient(f"no account texts from {to}" + (f" or uses {messaging_service_sid}"
-                                                                 if messaging_service_sid else ""))
+        log.warning(
+            "inbound text %s to %s (service %s): no account uses that number",
+            provider_sid,
+            to,
+            messaging_service_sid,
+        )
+        raise UnknownRecipient(
+            f"no account texts from {to}"
+            + (f" or uses {messaging_service_sid}" if messaging_service_sid else "")
+        )
     now = now or utcnow()
     contact = _contact(session, account, from_)
     thread = _thread(session, contact)
-    message = Message(account_id=account.id, thread_id=thread.id, contact_id=contact.id, direction="inbound",
-                      sender="customer", body=body, from_number=from_, to_number=to, provider_sid=provider_sid,
-                      status="received", attachments=list(media), segments=segments_of(body), created_at=now)
+    message = Message(
+        account_id=account.id,
+        thread_id=thread.id,
+        contact_id=contact.id,
+        direction="inbound",
+        sender="customer",
+        body=body,
+        from_number=from_,
+        to_number=to,
+        provider_sid=provider_sid,
+        status="received",
+        attachments=list(media),
+        segments=segments_of(body),
+        created_at=now,
+    )
     try:
         with session.begin_nested():  # the same MessageSid delivered twice at once: one message
             session.add(message)
@@ -158,8 +195,16 @@ def _reach(account: Account, to: str) -> str:
     return display(account.contact_phone or to)
 
 
-def _apply_compliance(session: Session, account: Account, contact: Contact, thread: Thread, message: Message,
-                      intent: Intent | None, result: InboundResult, now: datetime) -> None:
+def _apply_compliance(
+    session: Session,
+    account: Account,
+    contact: Contact,
+    thread: Thread,
+    message: Message,
+    intent: Intent | None,
+    result: InboundResult,
+    now: datetime,
+) -> None:
     if intent is None:
         return
     source = intent.source
@@ -174,11 +219,15 @@ def _apply_compliance(session: Session, account: Account, contact: Contact, thre
             thread.owner, thread.handoff_reason = "none", "The customer opted out of texts."
         result.compliance = OPT_OUT
         if not already:
-            reply = (f"{account.name}: you're unsubscribed and will get no more texts from us. "
-                     "Reply START to resubscribe.")
+            reply = (
+                f"{account.name}: you're unsubscribed and will get no more texts from us. "
+                "Reply START to resubscribe."
+            )
             if intent.keyword == "CANCEL":
                 # Carrier rules make CANCEL an opt-out even when the customer meant the appointment.
-                reply += f" To change or cancel a booking, call us at {_reach(account, message.to_number or '')}."
+                reply += (
+                    f" To change or cancel a booking, call us at {_reach(account, message.to_number or '')}."
+                )
     elif intent.kind == OPT_IN:
         if intent.keyword == "YES" and source == "keyword" and not contact.opted_out:
             if consent.pending_marketing_request(session, contact, now) is None:
@@ -186,26 +235,32 @@ def _apply_compliance(session: Session, account: Account, contact: Contact, thre
             consent.confirm_marketing(session, contact, raw_text=message.body, message_id=message.id, now=now)
             result.compliance = "marketing_opt_in"
             provider_answers = False  # our own double opt-in: Twilio does not know about it
-            reply = f"{account.name}: thanks, you'll get our offers and reminders by text. Reply STOP to opt out."
+            reply = (
+                f"{account.name}: thanks, you'll get our offers and reminders by text. Reply STOP to opt out."
+            )
         else:
             consent.opt_in(session, contact, source=source, raw_text=message.body, message_id=message.id)
             result.compliance = OPT_IN
-            reply = f"{account.name}: you're subscribed to our texts again. Reply HELP for help, STOP to opt out."
+            reply = (
+                f"{account.name}: you're subscribed to our texts again. Reply HELP for help, STOP to opt out."
+            )
     elif intent.kind == HELP:
         consent.record(session, contact, "help", source=source, raw_text=message.body, message_id=message.id)
         result.compliance = HELP
-        reply = (f"{account.name}: for help, call us at {_reach(account, message.to_number or '')} or reply to "
-                 "this text. Msg & data rates may apply. Reply STOP to opt out.")
+        reply = (
+            f"{account.name}: for help, call us at {_reach(account, message.to_number or '')} or reply to "
+            "this text. Msg & data rates may apply. Reply STOP to opt out."
+        )
     if reply and not provider_answers:
         result.reply = send_text(session, thread, reply, sender="system", compliance_reply=True, now=now)
 
 
-def _route(session: Session, thread: Thread, contact: Contact, message: Message, result: InboundResult) -> None:
+def _route(
+    session: Session, thread: Thread, contact: Contact, message: Message, result: InboundResult
+) -> None:
     reason = "opt_out" if result.compliance == OPT_OUT else "inbound_reply"
     followups_service.cancel_pending_for_contact(session, thread.account_id, contact.id, reason)
     if result.compliance is not None:
         return  # keywords are answered by compliance, never by the agent
     if thread.owner == "agent" and not contact.opted_out and agent_service.agent_available():
         agent_service.schedule_turn(session, message)
-
-

@@ -27,8 +27,15 @@ class ProviderError(Exception):
     """The provider did not take the text. `retryable`: not accepted, safe to try again.
     `ambiguous`: it may have been accepted, so trying again could send it twice."""
 
-    def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None,
-                 retryable: bool = False, ambiguous: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -40,8 +47,9 @@ class ProviderError(Exception):
 class Provider(Protocol):
     name: str
 
-    def send(self, *, to: str, from_: str | None, body: str,
-             messaging_service_sid: str | None = None) -> SendResult: ...
+    def send(
+        self, *, to: str, from_: str | None, body: str, messaging_service_sid: str | None = None
+    ) -> SendResult: ...
 
 
 class DevProvider:
@@ -49,14 +57,21 @@ class DevProvider:
 
     name = "dev"
 
-    def send(self, *, to: str, from_: str | None, body: str,
-             messaging_service_sid: str | None = None) -> SendResult:
+    def send(
+        self, *, to: str, from_: str | None, body: str, messaging_service_sid: str | None = None
+    ) -> SendResult:
         return SendResult(sid="SMdev" + uuid.uuid4().hex[:29], status="delivered")
 
 
 # Twilio's statuses right after creation; everything later arrives by status callback.
-_CREATED_STATUS = {"accepted": "sending", "scheduled": "sending", "queued": "sending", "sending": "sending",
-                   "sent": "sent", "delivered": "delivered"}
+_CREATED_STATUS = {
+    "accepted": "sending",
+    "scheduled": "sending",
+    "queued": "sending",
+    "sending": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+}
 
 
 class TwilioProvider:
@@ -73,8 +88,9 @@ class TwilioProvider:
         self.auth = (self.account_sid, settings.twilio_auth_token)
         self.client = client
 
-    def send(self, *, to: str, from_: str | None, body: str,
-             messaging_service_sid: str | None = None) -> SendResult:
+    def send(
+        self, *, to: str, from_: str | None, body: str, messaging_service_sid: str | None = None
+    ) -> SendResult:
         form = {"To": to, "Body": body, "StatusCallback": self.status_callback}
         # A Messaging Service picks the sender from its pool; otherwise the number is the sender.
         if messaging_service_sid:
@@ -92,8 +108,11 @@ class TwilioProvider:
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise ProviderError(f"could not reach {self.url}: {exc}", retryable=True) from exc
         except httpx.TransportError as exc:
-            raise ProviderError(f"no answer from the provider ({type(exc).__name__}); the text may have been "
-                                "accepted, so it is not sent again", ambiguous=True) from exc
+            raise ProviderError(
+                f"no answer from the provider ({type(exc).__name__}); the text may have been "
+                "accepted, so it is not sent again",
+                ambiguous=True,
+            ) from exc
         if response.status_code in (200, 201):
             data = response.json()
             return SendResult(sid=data["sid"], status=_CREATED_STATUS.get(data.get("status", ""), "sending"))

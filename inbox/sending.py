@@ -94,39 +94,61 @@ def next_allowed_time(now: datetime, zone: str) -> datetime | None:
 def pick_sender(session: Session, contact: Contact, category: str) -> SendingNumber | None:
     """The account number registered for `category`; the one the contact last texted, if it qualifies."""
     flag = SendingNumber.marketing if category == "marketing" else SendingNumber.transactional
-    numbers = list(session.scalars(
-        select(SendingNumber).where(SendingNumber.account_id == contact.account_id, flag.is_(True))
-        .order_by(SendingNumber.id)
-    ))
+    numbers = list(
+        session.scalars(
+            select(SendingNumber)
+            .where(SendingNumber.account_id == contact.account_id, flag.is_(True))
+            .order_by(SendingNumber.id)
+        )
+    )
     if not numbers:
         return None
     last_to = session.scalar(
-        select(Message.to_number).where(Message.contact_id == contact.id, Message.direction == "inbound")
-        .order_by(Message.id.desc()).limit(1)
+        select(Message.to_number)
+        .where(Message.contact_id == contact.id, Message.direction == "inbound")
+        .order_by(Message.id.desc())
+        .limit(1)
     )
     return next((n for n in numbers if n.phone == last_to), numbers[0])
 
 
 def _in_conversation(session: Session, contact: Contact, now: datetime) -> bool:
     last_inbound = session.scalar(
-        select(Message.created_at).where(Message.contact_id == contact.id, Message.direction == "inbound")
-        .order_by(Message.id.desc()).limit(1)
+        select(Message.created_at)
+        .where(Message.contact_id == contact.id, Message.direction == "inbound")
+        .order_by(Message.id.desc())
+        .limit(1)
     )
     return last_inbound is not None and now - last_inbound <= CONVERSATION_WINDOW
 
 
 def _is_duplicate(session: Session, contact: Contact, body: str, now: datetime) -> bool:
-    return session.scalar(
-        select(Message.id).where(
-            Message.contact_id == contact.id, Message.direction == "outbound", Message.body == body,
-            Message.decision.in_((SEND, DEFERRED)), Message.created_at >= now - DUPLICATE_WINDOW,
-        ).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(
+                Message.contact_id == contact.id,
+                Message.direction == "outbound",
+                Message.body == body,
+                Message.decision.in_((SEND, DEFERRED)),
+                Message.created_at >= now - DUPLICATE_WINDOW,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
-def check_sendability(session: Session, contact: Contact, category: str = "transactional",
-                      now: datetime | None = None, *, compliance_reply: bool = False,
-                      body: str | None = None, quiet_hours: bool = True) -> Decision:
+def check_sendability(
+    session: Session,
+    contact: Contact,
+    category: str = "transactional",
+    now: datetime | None = None,
+    *,
+    compliance_reply: bool = False,
+    body: str | None = None,
+    quiet_hours: bool = True,
+) -> Decision:
     """Whether a text of `category` may go to `contact` now, and every reason it may not.
 
     `compliance_reply=True` is for the opt-out confirmation and the HELP answer, which carrier
@@ -163,19 +185,29 @@ def check_sendability(session: Session, contact: Contact, category: str = "trans
     if number is None:
         reasons.append(SENDER_NOT_REGISTERED)
         details.append(f"none of the account's numbers is registered for {category} texts")
-    if quiet_hours and not compliance_reply and (
-            category == "marketing" or not _in_conversation(session, contact, now)):
+    if (
+        quiet_hours
+        and not compliance_reply
+        and (category == "marketing" or not _in_conversation(session, contact, now))
+    ):
         zone = recipient_timezone(contact, account)
         retry_at = next_allowed_time(now, zone)
         if retry_at is not None:
             local = now.astimezone(ZoneInfo(zone))
             reasons.append(QUIET_HOURS)
-            details.append(f"it is {local:%H:%M} for the recipient ({zone}); texts go out 8:00–21:00 their time")
+            details.append(
+                f"it is {local:%H:%M} for the recipient ({zone}); texts go out 8:00–21:00 their time"
+            )
     if body is not None and _is_duplicate(session, contact, body, now):
         reasons.append(DUPLICATE)
-        details.append(f"the same text went to this contact in the last {DUPLICATE_WINDOW.seconds // 60} minutes")
+        details.append(
+            f"the same text went to this contact in the last {DUPLICATE_WINDOW.seconds // 60} minutes"
+        )
     return Decision(
-        allowed=not reasons, reasons=reasons, detail="; ".join(details) or None, retry_at=retry_at,
+        allowed=not reasons,
+        reasons=reasons,
+        detail="; ".join(details) or None,
+        retry_at=retry_at,
         from_number=number.phone if number else None,
         messaging_service_sid=number.messaging_service_sid if number else None,
     )
@@ -196,9 +228,17 @@ def segments_of(body: str) -> int:
     return 1 if length <= single else -(-length // multi)
 
 
-def send_text(session: Session, thread: Thread, body: str, *, sender: str, category: str = "transactional",
-              user_id: int | None = None, compliance_reply: bool = False,
-              now: datetime | None = None) -> Message:
+def send_text(
+    session: Session,
+    thread: Thread,
+    body: str,
+    *,
+    sender: str,
+    category: str = "transactional",
+    user_id: int | None = None,
+    compliance_reply: bool = False,
+    now: datetime | None = None,
+) -> Message:
     """Store an outbound message with the gate's decision and, if allowed, hand it to the provider
     after commit (an RQ job). A blocked message is stored with status `blocked`, `decision`
     `blocked` and its `block_reason`; a message deferred by quiet hours is `queued` with `retry_at`
@@ -211,7 +251,9 @@ def send_text(session: Session, thread: Thread, body: str, *, sender: str, categ
     contact = session.get(Contact, thread.contact_id)
     assert contact is not None
     body = with_footer(body, category)
-    decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply, body=body)
+    decision = check_sendability(
+        session, contact, category, now, compliance_reply=compliance_reply, body=body
+    )
     deferrable = decision.reasons == [QUIET_HOURS] and sender != "csr"
     if decision.allowed:
         status, verdict = "queued", SEND
@@ -221,22 +263,38 @@ def send_text(session: Session, thread: Thread, body: str, *, sender: str, categ
         status, verdict = "blocked", BLOCKED
     detail = decision.detail
     if verdict == DEFERRED and decision.retry_at is not None:
-        detail = f"{detail}; held until then"
+        detail = f"{detail}; held until 8:00 their time"
     message = Message(
-        account_id=thread.account_id, thread_id=thread.id, contact_id=contact.id, direction="outbound",
-        sender=sender, sender_user_id=user_id, body=body, category=category, from_number=decision.from_number,
-        to_number=contact.phone, status=status, decision=verdict, block_reason=decision.block_reason,
-        block_detail=detail, compliance=compliance_reply, segments=segments_of(body), retry_at=decision.retry_at if verdict == DEFERRED else None,
+        account_id=thread.account_id,
+        thread_id=thread.id,
+        contact_id=contact.id,
+        direction="outbound",
+        sender=sender,
+        sender_user_id=user_id,
+        body=body,
+        category=category,
+        from_number=decision.from_number,
+        to_number=contact.phone,
+        status=status,
+        decision=verdict,
+        block_reason=decision.block_reason,
+        block_detail=detail,
+        compliance=compliance_reply,
+        segments=segments_of(body),
+        retry_at=decision.retry_at if verdict == DEFERRED else None,
         created_at=now,
     )
     session.add(message)
     thread.last_message_at = now
     session.flush()
-    events.emit(session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
-    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    events.emit(
+        session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id
+    )
+    events.emit(
+        session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id
+    )
     if verdict != BLOCKED:
         from inbox.delivery import schedule_delivery  # local: delivery imports this module
 
         schedule_delivery(session, message)
     return message
-

@@ -27,8 +27,15 @@ RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, 
 FINAL = ("delivered", "undelivered", "failed")
 # Twilio's MessageStatus values → textdesk's.
 PROVIDER_STATUS = {
-    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "sending", "sent": "sent",
-    "delivered": "delivered", "read": "delivered", "undelivered": "undelivered", "failed": "failed",
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
     "canceled": "failed",
 }
 OPTED_OUT_CODE = "21610"
@@ -60,8 +67,13 @@ def error_reason(code: str | None, fallback: str | None = None) -> str | None:
     return ERROR_REASONS.get(str(code), fallback or f"The provider reported error {code}.")
 
 
-def apply_status(session: Session, message: Message, status: str, error_code: str | None = None,
-                 now: datetime | None = None) -> bool:
+def apply_status(
+    session: Session,
+    message: Message,
+    status: str,
+    error_code: str | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Move `message` to `status` if that is forward; emit `message.status`. False when ignored."""
     if message.status not in RANK or RANK[status] <= RANK[message.status]:
         return False
@@ -77,8 +89,13 @@ def apply_status(session: Session, message: Message, status: str, error_code: st
         message.error_message = error_reason(str(error_code))
         _carrier_consequences(session, message, str(error_code))
     session.flush()
-    events.emit(session, message.account_id, events.MESSAGE_STATUS,
-                {**message_json(message), "message_id": message.id}, thread_id=message.thread_id)
+    events.emit(
+        session,
+        message.account_id,
+        events.MESSAGE_STATUS,
+        {**message_json(message), "message_id": message.id},
+        thread_id=message.thread_id,
+    )
     return True
 
 
@@ -102,8 +119,13 @@ def _pending_key(provider_sid: str) -> str:
     return f"textdesk:pending-status:{provider_sid}"
 
 
-def handle_callback(session: Session, provider_sid: str, provider_status: str,
-                    error_code: str | None = None, now: datetime | None = None) -> Message | None:
+def handle_callback(
+    session: Session,
+    provider_sid: str,
+    provider_status: str,
+    error_code: str | None = None,
+    now: datetime | None = None,
+) -> Message | None:
     """A status callback: apply it to the message with that provider id, or keep it for later."""
     status = PROVIDER_STATUS.get(provider_status.lower())
     if status is None:

@@ -16,16 +16,23 @@ from web.auth import CurrentUser, scoped
 
 
 @get("/api/v1/contacts/{contact_id:int}/sendability", sync_to_thread=True)
-def sendability(request: Request[CurrentUser, Any, Any], db: Session, contact_id: int,
-                category: str = "transactional") -> dict[str, Any]:
+def sendability(
+    request: Request[CurrentUser, Any, Any], db: Session, contact_id: int, category: str = "transactional"
+) -> dict[str, Any]:
     """`{allowed, reasons, detail, retry_at, from_number}` for a text of `category` sent now."""
     if category not in CATEGORIES:
         raise ValidationError(f"category: must be one of {', '.join(CATEGORIES)}")
     contact: Contact = scoped(db, Contact, contact_id, request.user)
     decision = check_sendability(db, contact, category)
-    return {"contact_id": contact.id, "category": category, "allowed": decision.allowed,
-            "reasons": decision.reasons, "detail": decision.detail, "retry_at": iso(decision.retry_at),
-            "from_number": decision.from_number}
+    return {
+        "contact_id": contact.id,
+        "category": category,
+        "allowed": decision.allowed,
+        "reasons": decision.reasons,
+        "detail": decision.detail,
+        "retry_at": iso(decision.retry_at),
+        "from_number": decision.from_number,
+    }
 
 
 ROUTES: list[Any] = [sendability]

@@ -41,11 +41,14 @@ def url_variants(url: str) -> list[str]:
     return [url, urlunsplit(other)]
 
 
-def valid_twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]],
-                           signature: str | None) -> bool:
+def valid_twilio_signature(
+    auth_token: str, url: str, params: Iterable[tuple[str, str]], signature: str | None
+) -> bool:
     """True when `signature` matches `url` with or without its default port."""
     if not signature:
         return False
     fields = list(params)
-    return any(hmac.compare_digest(twilio_signature(auth_token, candidate, fields), signature)
-               for candidate in url_variants(url))
+    return any(
+        hmac.compare_digest(twilio_signature(auth_token, candidate, fields), signature)
+        for candidate in url_variants(url)
+    )

@@ -45,7 +45,9 @@ def _twiml() -> Response[str]:
 def _fields(request: Request[Any, Any, Any], body: bytes) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "")
     if "application/x-www-form-urlencoded" not in content_type:
-        raise Rejected(status_code=415, detail="Content-Type: expected application/x-www-form-urlencoded form fields")
+        raise Rejected(
+            status_code=415, detail="Content-Type: expected application/x-www-form-urlencoded form fields"
+        )
     try:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -61,7 +63,9 @@ def verify_signature(request: Request[Any, Any, Any], fields: list[tuple[str, st
     url = settings.public_url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     signature = request.headers.get("x-twilio-signature")
     if not valid_twilio_signature(token or "", url, fields, signature):
-        log.warning("rejected %s: %s X-Twilio-Signature", request.url.path, "missing" if not signature else "wrong")
+        log.warning(
+            "rejected %s: %s X-Twilio-Signature", request.url.path, "missing" if not signature else "wrong"
+        )
         raise Rejected(status_code=403, detail="X-Twilio-Signature: missing or does not match the request")
 
 
@@ -90,7 +94,9 @@ def _media(form: dict[str, str]) -> list[dict[str, str]]:
         url = _one(form, f"MediaUrl{i}", required=True) or ""
         if not url.startswith(("https://", "http://")):
             raise Rejected(status_code=400, detail=f"MediaUrl{i}: must be an http(s) URL")
-        media.append({"url": url, "content_type": form.get(f"MediaContentType{i}") or "application/octet-stream"})
+        media.append(
+            {"url": url, "content_type": form.get(f"MediaContentType{i}") or "application/octet-stream"}
+        )
     return media
 
 
@@ -107,9 +113,16 @@ def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -
         raise Rejected(status_code=400, detail=f"Body: is {len(text)} characters; at most {MAX_BODY}")
     media = _media(form)
     try:
-        result = receive_sms(db, to=to, from_=from_, body=text, provider_sid=sid, media=media,
-                             messaging_service_sid=_sid(form, "MessagingServiceSid"),
-                             opt_out_type=_one(form, "OptOutType"))
+        result = receive_sms(
+            db,
+            to=to,
+            from_=from_,
+            body=text,
+            provider_sid=sid,
+            media=media,
+            messaging_service_sid=_sid(form, "MessagingServiceSid"),
+            opt_out_type=_one(form, "OptOutType"),
+        )
     except ValidationError as exc:
         db.rollback()
         raise Rejected(status_code=400, detail=str(exc)) from None

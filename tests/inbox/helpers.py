@@ -12,7 +12,9 @@ from inbox.models import Contact, Thread
 MIDDAY = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 
 
-def make_thread(session: Session, account_id: int, phone: str = "+14155550134", **contact_fields: object) -> Thread:
+def make_thread(
+    session: Session, account_id: int, phone: str = "+14155550134", **contact_fields: object
+) -> Thread:
     """A contact and an open thread for them."""
     contact = Contact(account_id=account_id, phone=phone, name="Dana Reyes", **contact_fields)
     session.add(contact)
@@ -28,8 +30,15 @@ def daytime_zone(now: datetime | None = None) -> str:
     from zoneinfo import ZoneInfo
 
     now = now or datetime.now(UTC)
-    for zone in ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo",
-                 "Pacific/Auckland", "Pacific/Honolulu"):
+    for zone in (
+        "America/Los_Angeles",
+        "America/New_York",
+        "Europe/London",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Pacific/Auckland",
+        "Pacific/Honolulu",
+    ):
         if 10 <= now.astimezone(ZoneInfo(zone)).hour < 19:
             return zone
     raise AssertionError("no zone in daytime")  # unreachable: the zones cover every hour
@@ -40,8 +49,15 @@ def nighttime_zone(now: datetime | None = None) -> str:
     from zoneinfo import ZoneInfo
 
     now = now or datetime.now(UTC)
-    for zone in ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo",
-                 "Pacific/Auckland", "Pacific/Honolulu"):
+    for zone in (
+        "America/Los_Angeles",
+        "America/New_York",
+        "Europe/London",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Pacific/Auckland",
+        "Pacific/Honolulu",
+    ):
         if 0 <= now.astimezone(ZoneInfo(zone)).hour < 6:
             return zone
     raise AssertionError("no zone at night")

@@ -6,13 +6,32 @@ from inbox.compliance import classify
 
 # (text, kind or None): every carrier keyword and its spellings, then plain language both ways.
 KEYWORDS = [
-    ("STOP", "opt_out"), ("stop", "opt_out"), ("  Stop  ", "opt_out"), ("STOP.", "opt_out"), ("stop!!", "opt_out"),
-    ("STOPALL", "opt_out"), ("stop all", "opt_out"), ("STOP   ALL", "opt_out"), ("Unsubscribe", "opt_out"),
-    ("CANCEL", "opt_out"), ("cancel.", "opt_out"), ("End", "opt_out"), ("quit", "opt_out"), ("REVOKE", "opt_out"),
-    ("optout", "opt_out"), ('"STOP"', "opt_out"), ("ＳＴＯＰ", "opt_out"),
-    ("START", "opt_in"), ("unstop", "opt_in"), ("Yes", "opt_in"), ("yes!", "opt_in"), ("RESTART", "opt_in"),
+    ("STOP", "opt_out"),
+    ("stop", "opt_out"),
+    ("  Stop  ", "opt_out"),
+    ("STOP.", "opt_out"),
+    ("stop!!", "opt_out"),
+    ("STOPALL", "opt_out"),
+    ("stop all", "opt_out"),
+    ("STOP   ALL", "opt_out"),
+    ("Unsubscribe", "opt_out"),
+    ("CANCEL", "opt_out"),
+    ("cancel.", "opt_out"),
+    ("End", "opt_out"),
+    ("quit", "opt_out"),
+    ("REVOKE", "opt_out"),
+    ("optout", "opt_out"),
+    ('"STOP"', "opt_out"),
+    ("ＳＴＯＰ", "opt_out"),
+    ("START", "opt_in"),
+    ("unstop", "opt_in"),
+    ("Yes", "opt_in"),
+    ("yes!", "opt_in"),
+    ("RESTART", "opt_in"),
     ("enroll", "opt_in"),
-    ("HELP", "help"), ("help?", "help"), ("Info", "help"),
+    ("HELP", "help"),
+    ("help?", "help"),
+    ("Info", "help"),
 ]
 
 PLAIN_LANGUAGE_OPT_OUTS = [
@@ -75,7 +94,9 @@ def test_bare_keyword_is_a_keyword_not_plain_language() -> None:
     assert classify("stop").source == "keyword"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("opt_out_type", "kind"), [("STOP", "opt_out"), ("START", "opt_in"), ("HELP", "help")])
+@pytest.mark.parametrize(
+    ("opt_out_type", "kind"), [("STOP", "opt_out"), ("START", "opt_in"), ("HELP", "help")]
+)
 def test_provider_opt_out_type_wins_over_the_text(opt_out_type: str, kind: str) -> None:
     intent = classify("arrêtez", opt_out_type=opt_out_type)
     assert intent is not None and intent.kind == kind and intent.source == "provider"

@@ -27,28 +27,56 @@ API = f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages.json"
 MSG_SID = "SM" + "a" * 32
 
 
-def created(to: str = "+14155550134", body: str = "On our way", status: str = "queued", sid: str = MSG_SID) -> dict:
+def created(
+    to: str = "+14155550134", body: str = "On our way", status: str = "queued", sid: str = MSG_SID
+) -> dict:
     """Twilio's documented 201 answer to a Message create."""
     return {
-        "account_sid": SID, "api_version": "2010-04-01", "body": body, "date_created": "Sun, 22 Nov 2026 15:00:00 +0000",
-        "date_sent": None, "date_updated": "Sun, 22 Nov 2026 15:00:00 +0000", "direction": "outbound-api",
-        "error_code": None, "error_message": None, "from": "+14155550100", "messaging_service_sid": None,
-        "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid, "status": status,
-        "subresource_uris": {"media": f"/2010-04-01/Accounts/{SID}/Messages/{sid}/Media.json"}, "to": to,
+        "account_sid": SID,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": "Sun, 22 Nov 2026 15:00:00 +0000",
+        "date_sent": None,
+        "date_updated": "Sun, 22 Nov 2026 15:00:00 +0000",
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": "+14155550100",
+        "messaging_service_sid": None,
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": status,
+        "subresource_uris": {"media": f"/2010-04-01/Accounts/{SID}/Messages/{sid}/Media.json"},
+        "to": to,
         "uri": f"/2010-04-01/Accounts/{SID}/Messages/{sid}.json",
     }
 
 
 def error(code: int, message: str, status: int) -> httpx.Response:
     """Twilio's documented error body."""
-    return httpx.Response(status, json={"code": code, "message": message,
-                                        "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+    return httpx.Response(
+        status,
+        json={
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+    )
 
 
 @pytest.fixture
 def twilio(monkeypatch):
-    settings = dataclasses.replace(get_settings(), sms_provider="twilio", twilio_account_sid=SID,
-                                   twilio_auth_token="tok", twilio_api_base="https://api.twilio.com")
+    settings = dataclasses.replace(
+        get_settings(),
+        sms_provider="twilio",
+        twilio_account_sid=SID,
+        twilio_auth_token="tok",
+        twilio_api_base="https://api.twilio.com",
+    )
     monkeypatch.setattr(inbox.providers, "get_settings", lambda: settings)
     with respx.mock(assert_all_called=False) as mock:
         yield mock
@@ -81,19 +109,27 @@ def test_twilio_send_posts_documented_form_with_basic_auth(session, worker, twil
     worker()
     request = route.calls.last.request
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-    assert form == {"To": "+14155550134", "From": "+14155550100", "Body": "On our way",
-                    "StatusCallback": "http://testserver.local/webhooks/twilio/status"}
+    assert form == {
+        "To": "+14155550134",
+        "From": "+14155550100",
+        "Body": "On our way",
+        "StatusCallback": "http://testserver.local/webhooks/twilio/status",
+    }
     assert request.headers["authorization"] == "Basic " + base64.b64encode(f"{SID}:tok".encode()).decode()
     message = reload(session, message)
     assert (message.provider_sid, message.status) == (MSG_SID, "sending")
-    statuses = [e.payload["status"] for e in session.scalars(select(Event).where(Event.type == "message.status"))]
+    statuses = [
+        e.payload["status"] for e in session.scalars(select(Event).where(Event.type == "message.status"))
+    ]
     assert statuses == ["sending"]
 
 
 def test_number_in_a_messaging_service_sends_by_service_sid(session, worker, twilio) -> None:
     route = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     tenant = make_tenant(session, phone="+14155550111")
-    add_number(session, tenant.account.id, "+14155550100", transactional=True, messaging_service_sid="MG" + "2" * 32)
+    add_number(
+        session, tenant.account.id, "+14155550100", transactional=True, messaging_service_sid="MG" + "2" * 32
+    )
     session.get(type(tenant.number), tenant.number.id).transactional = False
     thread = make_thread(session, tenant.account.id, timezone=daytime_zone())
     message = send_text(session, thread, "Hello", sender="csr")
@@ -122,10 +158,16 @@ def test_a_row_with_a_provider_id_is_never_sent_again(session, worker, twilio) -
     assert route.call_count == 1
 
 
-def test_429_then_5xx_are_retried_with_backoff_and_the_text_sent_once(session, worker, twilio, fast_retries) -> None:
-    route = twilio.post(API).mock(side_effect=[error(20429, "Too Many Requests", 429),
-                                               error(20500, "Internal Server Error", 500),
-                                               httpx.Response(201, json=created())])
+def test_429_then_5xx_are_retried_with_backoff_and_the_text_sent_once(
+    session, worker, twilio, fast_retries
+) -> None:
+    route = twilio.post(API).mock(
+        side_effect=[
+            error(20429, "Too Many Requests", 429),
+            error(20500, "Internal Server Error", 500),
+            httpx.Response(201, json=created()),
+        ]
+    )
     message = queued_text(session)
     worker()
     assert route.call_count == 3
@@ -177,7 +219,9 @@ def test_error_21610_marks_the_contact_opted_out(session, worker, twilio) -> Non
 
 
 def test_error_21211_marks_the_number_invalid_and_later_texts_are_blocked(session, worker, twilio) -> None:
-    twilio.post(API).mock(return_value=error(21211, "The 'To' number +14155550134 is not a valid phone number.", 400))
+    twilio.post(API).mock(
+        return_value=error(21211, "The 'To' number +14155550134 is not a valid phone number.", 400)
+    )
     message = queued_text(session)
     worker()
     message = reload(session, message)
@@ -213,8 +257,9 @@ def test_automated_text_at_night_is_deferred_to_8am_recipient_time(session, work
 def test_deferred_text_is_sent_when_its_job_runs_in_the_day(session) -> None:
     tenant = make_tenant(session)
     thread = make_thread(session, tenant.account.id, timezone="America/New_York")
-    message = send_text(session, thread, "Following up", sender="system",
-                        now=datetime(2026, 11, 20, 3, 30, tzinfo=UTC))
+    message = send_text(
+        session, thread, "Following up", sender="system", now=datetime(2026, 11, 20, 3, 30, tzinfo=UTC)
+    )
     session.get(Contact, thread.contact_id).timezone = daytime_zone()  # the clock moved on to their morning
     session.commit()
     assert deliver_message(message.id)["result"] == "sent"
@@ -246,6 +291,8 @@ def test_retrying_text_is_shown_as_queued_again_with_the_reason(session, worker,
     twilio.post(API).mock(return_value=error(20429, "Too Many Requests", 429))
     queued_text(session)
     worker()
-    statuses = [(e.payload["status"], e.payload["error_message"])
-                for e in session.scalars(select(Event).where(Event.type == "message.status").order_by(Event.id))]
+    statuses = [
+        (e.payload["status"], e.payload["error_message"])
+        for e in session.scalars(select(Event).where(Event.type == "message.status").order_by(Event.id))
+    ]
     assert statuses == [("sending", None), ("queued", "Retrying: Too Many Requests")]

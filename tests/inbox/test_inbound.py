@@ -22,11 +22,16 @@ _sids = iter(range(10_000))
 
 def text(session, body: str, **kwargs):
     kwargs.setdefault("now", MIDDAY)
-    return receive_sms(session, to=TO, from_=CUSTOMER, body=body, provider_sid=f"SM{next(_sids):032d}", **kwargs)
+    return receive_sms(
+        session, to=TO, from_=CUSTOMER, body=body, provider_sid=f"SM{next(_sids):032d}", **kwargs
+    )
 
 
 def ledger(session) -> list[tuple[str, str, str]]:
-    return [(e.action, e.category, e.source) for e in session.scalars(select(ConsentEvent).order_by(ConsentEvent.id))]
+    return [
+        (e.action, e.category, e.source)
+        for e in session.scalars(select(ConsentEvent).order_by(ConsentEvent.id))
+    ]
 
 
 def outbound(session) -> list[Message]:
@@ -37,8 +42,12 @@ def scheduled_followup(session, tenant, contact: Contact) -> Followup:
     booking = BookingSession(account_id=tenant.account.id, external_id="sess_42", contact_id=contact.id)
     session.add(booking)
     session.flush()
-    followup = Followup(account_id=tenant.account.id, session_id=booking.id, contact_id=contact.id,
-                        due_at=MIDDAY + timedelta(minutes=15))
+    followup = Followup(
+        account_id=tenant.account.id,
+        session_id=booking.id,
+        contact_id=contact.id,
+        due_at=MIDDAY + timedelta(minutes=15),
+    )
     session.add(followup)
     session.flush()
     return followup
@@ -48,7 +57,11 @@ def agent_jobs(message_id: int) -> list[str]:
     queue = get_queue()
     ids = queue.job_ids + ScheduledJobRegistry(queue=queue).get_job_ids()
     jobs = [queue.fetch_job(i) for i in ids]
-    return [j.func_name for j in jobs if j is not None and j.args[:1] == (message_id,) and j.func_name.startswith("agent")]
+    return [
+        j.func_name
+        for j in jobs
+        if j is not None and j.args[:1] == (message_id,) and j.func_name.startswith("agent")
+    ]
 
 
 @pytest.fixture
@@ -72,8 +85,9 @@ def test_stop_writes_ledger_flags_and_closes_thread_and_confirms_once(session, t
 
 def test_keyword_text_still_appears_in_its_thread(session, tenant) -> None:
     result = text(session, "stop.")
-    inbound = session.scalars(select(Message).where(Message.thread_id == result.thread.id,
-                                                    Message.direction == "inbound")).all()
+    inbound = session.scalars(
+        select(Message).where(Message.thread_id == result.thread.id, Message.direction == "inbound")
+    ).all()
     assert [m.body for m in inbound] == ["stop."]
 
 
@@ -222,7 +236,11 @@ def test_inbound_reopens_a_resolved_thread_and_counts_unread(session, tenant) ->
     thread.status, thread.unread_count = "resolved", 0
     result = text(session, "One more question", now=MIDDAY + timedelta(hours=3))
     assert result.thread.id == thread.id
-    assert (thread.status, thread.unread_count, thread.last_message_at) == ("open", 1, MIDDAY + timedelta(hours=3))
+    assert (thread.status, thread.unread_count, thread.last_message_at) == (
+        "open",
+        1,
+        MIDDAY + timedelta(hours=3),
+    )
 
 
 def test_inbound_text_emits_message_created_then_thread_updated(session, tenant) -> None:
@@ -236,8 +254,10 @@ def test_inbound_text_emits_message_created_then_thread_updated(session, tenant)
 def test_stop_emits_events_for_the_stop_and_its_confirmation(session, tenant) -> None:
     text(session, "STOP")
     session.commit()
-    created = [e.payload["direction"] for e in session.scalars(select(Event).where(Event.type == "message.created")
-                                                                .order_by(Event.id))]
+    created = [
+        e.payload["direction"]
+        for e in session.scalars(select(Event).where(Event.type == "message.created").order_by(Event.id))
+    ]
     assert created == ["inbound", "outbound"]
 
 
@@ -254,3 +274,20 @@ def test_nul_characters_are_dropped_from_an_inbound_body(session, tenant) -> Non
     result = text(session, "leak\x00 under sink")
     session.commit()
     assert result.message.body == "leak under sink"
+
+
+def test_same_message_sid_arriving_twice_at_once_stores_one_message(session, tenant, monkeypatch) -> None:
+    import inbox.inbound
+
+    first = text(session, "Hello")
+    session.commit()
+    real = inbox.inbound._existing
+    calls = iter([None])  # the second delivery checks before the first one's commit is visible
+    monkeypatch.setattr(inbox.inbound, "_existing", lambda s, sid: next(calls, real(s, sid)))
+    again = receive_sms(
+        session, to=TO, from_=CUSTOMER, body="Hello", provider_sid=first.message.provider_sid, now=MIDDAY
+    )
+    session.commit()
+    assert again.duplicate is True and again.message.id == first.message.id
+    assert session.scalar(select(Thread)).unread_count == 1
+    assert len(session.scalars(select(Message)).all()) == 1

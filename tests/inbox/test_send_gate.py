@@ -13,7 +13,9 @@ from tests.inbox.helpers import MIDDAY, make_thread
 def test_allowed_text_is_queued_from_the_registered_number_and_announced(session) -> None:
     tenant = make_tenant(session)
     thread = make_thread(session, tenant.account.id)
-    message = send_text(session, thread, "Your tech is on the way", sender="csr", user_id=tenant.csr.id, now=MIDDAY)
+    message = send_text(
+        session, thread, "Your tech is on the way", sender="csr", user_id=tenant.csr.id, now=MIDDAY
+    )
     session.commit()
     assert (message.status, message.decision, message.block_reason) == ("queued", "send", None)
     assert message.from_number == "+14155550100"
@@ -36,7 +38,9 @@ def test_compliance_reply_reaches_an_opted_out_contact_at_night(session) -> None
     tenant = make_tenant(session)
     thread = make_thread(session, tenant.account.id, opted_out=True)
     night = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # 23:00 in Los Angeles
-    message = send_text(session, thread, "You're unsubscribed", sender="system", compliance_reply=True, now=night)
+    message = send_text(
+        session, thread, "You're unsubscribed", sender="system", compliance_reply=True, now=night
+    )
     assert (message.status, message.decision) == ("queued", "send")
     assert message.compliance is True
 
@@ -44,18 +48,22 @@ def test_compliance_reply_reaches_an_opted_out_contact_at_night(session) -> None
 def test_marketing_without_written_opt_in_is_no_consent(session) -> None:
     tenant = make_tenant(session)
     contact_thread = make_thread(session, tenant.account.id)
-    decision = check_sendability(session, session.get(Contact, contact_thread.contact_id), "marketing", MIDDAY)
+    decision = check_sendability(
+        session, session.get(Contact, contact_thread.contact_id), "marketing", MIDDAY
+    )
     assert decision.reasons == ["no_consent"]
 
 
 def test_marketing_text_gets_the_stop_footer_once(session) -> None:
     tenant = make_tenant(session)
     thread = make_thread(session, tenant.account.id, marketing_opt_in="confirmed")
-    message = send_text(session, thread, "20% off tune-ups this week", sender="system", category="marketing",
-                        now=MIDDAY)
+    message = send_text(
+        session, thread, "20% off tune-ups this week", sender="system", category="marketing", now=MIDDAY
+    )
     assert message.body == "20% off tune-ups this week\nReply STOP to opt out"
-    again = send_text(session, thread, "Sale! Reply STOP to opt out", sender="system", category="marketing",
-                      now=MIDDAY)
+    again = send_text(
+        session, thread, "Sale! Reply STOP to opt out", sender="system", category="marketing", now=MIDDAY
+    )
     assert again.body == "Sale! Reply STOP to opt out"
 
 

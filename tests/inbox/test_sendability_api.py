@@ -26,7 +26,9 @@ def test_sendability_says_allowed_with_no_reasons(session, client) -> None:
 def test_sendability_lists_every_reason_for_marketing(session, client) -> None:
     tenant = make_tenant(session)
     contact = _contact(session, tenant, opted_out=True, timezone=daytime_zone())
-    response = client.get(f"/api/v1/contacts/{contact.id}/sendability?category=marketing", headers=tenant.auth)
+    response = client.get(
+        f"/api/v1/contacts/{contact.id}/sendability?category=marketing", headers=tenant.auth
+    )
     body = response.json()
     assert body["allowed"] is False and body["reasons"] == ["opted_out", "no_consent"]
     assert "opted out" in body["detail"]
@@ -79,9 +81,13 @@ def test_number_without_a_single_zone_falls_back_to_the_accounts(session) -> Non
 def test_quiet_hours_edges_are_8_and_21_local() -> None:
     zone = "America/New_York"
     assert next_allowed_time(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), zone) is None  # 8:00 EDT
-    assert next_allowed_time(datetime(2026, 7, 1, 11, 59, tzinfo=UTC), zone) == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert next_allowed_time(datetime(2026, 7, 1, 11, 59, tzinfo=UTC), zone) == datetime(
+        2026, 7, 1, 12, 0, tzinfo=UTC
+    )
     assert next_allowed_time(datetime(2026, 7, 2, 0, 59, tzinfo=UTC), zone) is None  # 20:59 EDT
-    assert next_allowed_time(datetime(2026, 7, 2, 1, 0, tzinfo=UTC), zone) == datetime(2026, 7, 2, 12, 0, tzinfo=UTC)
+    assert next_allowed_time(datetime(2026, 7, 2, 1, 0, tzinfo=UTC), zone) == datetime(
+        2026, 7, 2, 12, 0, tzinfo=UTC
+    )
 
 
 def test_reply_in_a_conversation_the_customer_started_ignores_quiet_hours(session) -> None:
@@ -89,11 +95,19 @@ def test_reply_in_a_conversation_the_customer_started_ignores_quiet_hours(sessio
 
     make_tenant(session)
     night = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # 23:00 Los Angeles
-    result = receive_sms(session, to="+14155550100", from_="+14155550134", body="Pipe burst!! can someone come",
-                         provider_sid="SM" + "e" * 32, now=night)
+    result = receive_sms(
+        session,
+        to="+14155550100",
+        from_="+14155550134",
+        body="Pipe burst!! can someone come",
+        provider_sid="SM" + "e" * 32,
+        now=night,
+    )
     assert check_sendability(session, result.contact, now=night).allowed
-    assert check_sendability(session, result.contact, "marketing", now=night).reasons == ["no_consent",
-                                                                                           "quiet_hours"]
+    assert check_sendability(session, result.contact, "marketing", now=night).reasons == [
+        "no_consent",
+        "quiet_hours",
+    ]
 
 
 def test_csr_text_in_quiet_hours_is_blocked_not_deferred(session) -> None:

@@ -5,8 +5,13 @@ from webhooks.signatures import twilio_signature, url_variants, valid_twilio_sig
 # Twilio's published example (security documentation).
 TOKEN = "12345"
 URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
-FIELDS = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
-          ("From", "+14158675309"), ("To", "+18005551212")]
+FIELDS = [
+    ("CallSid", "CA1234567890ABCDE"),
+    ("Caller", "+14158675309"),
+    ("Digits", "1234"),
+    ("From", "+14158675309"),
+    ("To", "+18005551212"),
+]
 EXPECTED = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 

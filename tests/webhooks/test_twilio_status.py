@@ -29,9 +29,17 @@ def sent_message(session, sid: str = SMS_SID, status: str = "sending") -> Messag
 
 
 def callback(client, status: str, sid: str = SMS_SID, **extra: str):
-    fields = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
-              "AccountSid": "AC" + "0" * 32, "From": "+14155550100", "To": "+14155550134",
-              "ApiVersion": "2010-04-01", **extra}
+    fields = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+14155550100",
+        "To": "+14155550134",
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
     return post_signed(client, PATH, fields)
 
 
@@ -58,7 +66,9 @@ def test_late_sent_never_overwrites_delivered(session, client, monkeypatch) -> N
     callback(client, "sent")
     callback(client, "queued")
     assert current(session, message).status == "delivered"
-    statuses = [e.payload["status"] for e in session.scalars(select(Event).where(Event.type == "message.status"))]
+    statuses = [
+        e.payload["status"] for e in session.scalars(select(Event).where(Event.type == "message.status"))
+    ]
     assert statuses == ["delivered"]
 
 
@@ -94,12 +104,16 @@ def test_callback_before_the_send_is_recorded_is_applied_when_it_is(session, cli
     thread = make_thread(session, tenant.account.id, timezone=daytime_zone())
     message = send_text(session, thread, "On our way", sender="csr")
     session.commit()
-    settings = dataclasses.replace(get_settings(), sms_provider="twilio", twilio_account_sid="AC" + "1" * 32,
-                                   twilio_auth_token="tok")
+    settings = dataclasses.replace(
+        get_settings(), sms_provider="twilio", twilio_account_sid="AC" + "1" * 32, twilio_auth_token="tok"
+    )
     monkeypatch.setattr(inbox.providers, "get_settings", lambda: settings)
     with respx.mock:
-        respx.post(url__regex=r".*/Messages\.json").mock(return_value=httpx.Response(
-            201, json={"sid": sid, "status": "queued", "to": "+14155550134", "body": "On our way"}))
+        respx.post(url__regex=r".*/Messages\.json").mock(
+            return_value=httpx.Response(
+                201, json={"sid": sid, "status": "queued", "to": "+14155550134", "body": "On our way"}
+            )
+        )
         deliver_message(message.id)
     assert current(session, message).status == "delivered"
 

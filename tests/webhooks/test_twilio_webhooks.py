@@ -24,7 +24,11 @@ def test_signed_inbound_text_is_stored_and_answered_with_empty_twiml(session, cl
     assert response.text.endswith("<Response/>")
     message = session.scalar(select(Message))
     assert (message.direction, message.body, message.from_number, message.status) == (
-        "inbound", "Hi, is 3pm free?", "+14155550134", "received")
+        "inbound",
+        "Hi, is 3pm free?",
+        "+14155550134",
+        "received",
+    )
 
 
 def test_wrong_signature_is_403_and_stores_nothing(session, client, monkeypatch) -> None:
@@ -75,8 +79,9 @@ def test_dev_provider_without_token_accepts_unsigned_requests(session, client, m
 
 def test_account_is_found_by_to_number(session, client, monkeypatch) -> None:
     first = make_tenant(session)
-    second = make_tenant(session, name="Cool Air HVAC", phone="+12125550100", timezone="America/New_York",
-                         slug="coolair")
+    second = make_tenant(
+        session, name="Cool Air HVAC", phone="+12125550100", timezone="America/New_York", slug="coolair"
+    )
     use_auth_token(monkeypatch)
     assert post_signed(client, PATH, inbound_fields(to="+12125550100")).status_code == 200
     message = session.scalar(select(Message))
@@ -85,9 +90,12 @@ def test_account_is_found_by_to_number(session, client, monkeypatch) -> None:
 
 def test_account_is_found_by_messaging_service_when_to_is_a_pool_number(session, client, monkeypatch) -> None:
     make_tenant(session)
-    other = make_tenant(session, name="Bright Electric", phone="+13125550100", timezone="America/Chicago",
-                        slug="bright")
-    add_number(session, other.account.id, "+13125550101", transactional=True, messaging_service_sid="MG" + "1" * 32)
+    other = make_tenant(
+        session, name="Bright Electric", phone="+13125550100", timezone="America/Chicago", slug="bright"
+    )
+    add_number(
+        session, other.account.id, "+13125550101", transactional=True, messaging_service_sid="MG" + "1" * 32
+    )
     session.commit()
     use_auth_token(monkeypatch)
     # +13125550199 is in the service's pool at the provider but not registered in textdesk.
@@ -120,14 +128,21 @@ def test_mms_media_and_emoji_body_are_stored_intact(session, client, monkeypatch
     make_tenant(session)
     use_auth_token(monkeypatch)
     body = "Here's the leak 💧🔧 — señal débil"
-    fields = inbound_fields(body=body, NumMedia="2", MediaUrl0="https://api.twilio.com/media/ME1",
-                            MediaContentType0="image/jpeg", MediaUrl1="https://api.twilio.com/media/ME2",
-                            MediaContentType1="video/mp4")
+    fields = inbound_fields(
+        body=body,
+        NumMedia="2",
+        MediaUrl0="https://api.twilio.com/media/ME1",
+        MediaContentType0="image/jpeg",
+        MediaUrl1="https://api.twilio.com/media/ME2",
+        MediaContentType1="video/mp4",
+    )
     assert post_signed(client, PATH, fields).status_code == 200
     message = session.scalar(select(Message))
     assert message.body == body
-    assert message.attachments == [{"url": "https://api.twilio.com/media/ME1", "content_type": "image/jpeg"},
-                                   {"url": "https://api.twilio.com/media/ME2", "content_type": "video/mp4"}]
+    assert message.attachments == [
+        {"url": "https://api.twilio.com/media/ME1", "content_type": "image/jpeg"},
+        {"url": "https://api.twilio.com/media/ME2", "content_type": "video/mp4"},
+    ]
 
 
 def test_1600_character_body_is_accepted_and_longer_is_400(session, client, monkeypatch) -> None:
@@ -142,7 +157,10 @@ def test_1600_character_body_is_accepted_and_longer_is_400(session, client, monk
 def test_phone_numbers_are_normalised_to_e164(session, client, monkeypatch) -> None:
     make_tenant(session)
     use_auth_token(monkeypatch)
-    assert post_signed(client, PATH, inbound_fields(from_="+1 (415) 555-0134", to="4155550100")).status_code == 200
+    assert (
+        post_signed(client, PATH, inbound_fields(from_="+1 (415) 555-0134", to="4155550100")).status_code
+        == 200
+    )
     assert session.scalar(select(Contact)).phone == "+14155550134"
 
 
@@ -173,7 +191,9 @@ def test_json_body_is_rejected_with_415(session, client, monkeypatch) -> None:
     assert response.status_code == 415
 
 
-def test_stop_over_the_webhook_sends_one_confirmation_through_twilio(session, client, worker, monkeypatch) -> None:
+def test_stop_over_the_webhook_sends_one_confirmation_through_twilio(
+    session, client, worker, monkeypatch
+) -> None:
     import dataclasses
 
     import httpx
@@ -184,12 +204,17 @@ def test_stop_over_the_webhook_sends_one_confirmation_through_twilio(session, cl
 
     make_tenant(session)
     use_auth_token(monkeypatch)
-    settings = dataclasses.replace(get_settings(), sms_provider="twilio", twilio_account_sid="AC" + "1" * 32,
-                                   twilio_auth_token="test-twilio-token")
+    settings = dataclasses.replace(
+        get_settings(),
+        sms_provider="twilio",
+        twilio_account_sid="AC" + "1" * 32,
+        twilio_auth_token="test-twilio-token",
+    )
     monkeypatch.setattr(inbox.providers, "get_settings", lambda: settings)
     with respx.mock:
-        route = respx.post(f"https://api.twilio.com/2010-04-01/Accounts/{'AC' + '1' * 32}/Messages.json").mock(
-            return_value=httpx.Response(201, json={"sid": "SM" + "f" * 32, "status": "queued"}))
+        route = respx.post(
+            f"https://api.twilio.com/2010-04-01/Accounts/{'AC' + '1' * 32}/Messages.json"
+        ).mock(return_value=httpx.Response(201, json={"sid": "SM" + "f" * 32, "status": "queued"}))
         fields = inbound_fields(body="Stop")
         assert post_signed(client, PATH, fields).status_code == 200
         assert post_signed(client, PATH, fields).status_code == 200  # Twilio retried the webhook

@@ -20,16 +20,37 @@ def use_auth_token(monkeypatch: Any, token: str | None = TOKEN) -> None:
     monkeypatch.setattr(webhooks.twilio, "get_settings", lambda: settings)
 
 
-def inbound_fields(sid: str = "SM" + "a" * 32, from_: str = "+14155550134", to: str = "+14155550100",
-                   body: str = "Hi, is 3pm free?", **extra: str) -> dict[str, str]:
-    fields = {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": from_, "To": to,
-              "Body": body, "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+def inbound_fields(
+    sid: str = "SM" + "a" * 32,
+    from_: str = "+14155550134",
+    to: str = "+14155550100",
+    body: str = "Hi, is 3pm free?",
+    **extra: str,
+) -> dict[str, str]:
+    fields = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": from_,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
     fields.update(extra)
     return fields
 
 
-def post_signed(client: Any, path: str, fields: dict[str, str], token: str = TOKEN,
-                signed_url: str | None = None, signature: str | None = None) -> Any:
+def post_signed(
+    client: Any,
+    path: str,
+    fields: dict[str, str],
+    token: str = TOKEN,
+    signed_url: str | None = None,
+    signature: str | None = None,
+) -> Any:
     url = signed_url or PUBLIC_URL + path
     sig = signature if signature is not None else twilio_signature(token, url, fields.items())
     return client.post(path, data=fields, headers={"X-Twilio-Signature": sig})
