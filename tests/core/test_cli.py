@@ -10,7 +10,10 @@ import sys
 from sqlalchemy import select
 
 from inbox.accounts import user_for_token
-from inbox.models import Account, SendingNumber, User
+from inbox.inbound import receive_sms
+from inbox.models import Account, Message, SendingNumber, Thread, User
+from inbox.sending import send_text
+from tests.factories import make_tenant
 
 
 def textdesk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -76,3 +79,21 @@ def test_bad_setting_stops_any_command_naming_the_variable() -> None:
                             timeout=60)
     assert result.returncode == 2
     assert "TEXTDESK_SMS_PROVIDER" in result.stderr
+
+
+def test_worker_burst_runs_queued_jobs_on_the_configured_redis(session) -> None:
+    """`textdesk worker --burst` picks up a real job (a text's delivery) from TEXTDESK_REDIS_URL and exits."""
+    tenant = make_tenant(session)
+    result = receive_sms(session, to=tenant.number.phone, from_="+14155550123", body="is anyone there?",
+                         provider_sid="SM" + "1" * 32)
+    session.commit()
+    thread = session.get(Thread, result.message.thread_id)
+    # A reply to a customer who just wrote is allowed at any hour, so this does not depend on the clock.
+    reply = send_text(session, thread, "Yes, we can come tomorrow.", sender="csr", user_id=tenant.csr.id)
+    session.commit()
+    assert reply.decision == "send"
+    worker = textdesk("worker", "--burst")
+    assert worker.returncode == 0, worker.stderr
+    session.expire_all()
+    delivered = session.get(Message, reply.id)
+    assert delivered.status in ("sent", "delivered") and delivered.provider_sid
