@@ -296,3 +296,22 @@ def test_retrying_text_is_shown_as_queued_again_with_the_reason(session, worker,
         for e in session.scalars(select(Event).where(Event.type == "message.status").order_by(Event.id))
     ]
     assert statuses == [("sending", None), ("queued", "Retrying: Too Many Requests")]
+
+
+def test_concurrent_runs_of_the_same_job_send_the_text_once(session, twilio) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    route = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
+    message = queued_text(session)
+    barrier = Barrier(4)
+
+    def run(_: int) -> str:
+        barrier.wait()
+        return deliver_message(message.id)["result"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert results.count("sent") == 1
+    assert route.call_count == 1
+    assert reload(session, message).provider_sid == MSG_SID
