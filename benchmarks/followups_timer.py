@@ -194,15 +194,22 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
     per_contact = Counter(m.contact_id for m in messages)
     duplicates = sum(n - 1 for n in per_contact.values() if n > 1)
     statuses = Counter(f.status for f in followups)
-    from followups.scheduling import job_missing
-    from core.queue import get_redis
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry
+
+    from core.queue import get_queue, get_redis
+    from followups.scheduling import job_id, job_missing
 
     with db.session_scope() as s:
         rows = s.scalars(select(Followup).where(Followup.status == "scheduled")).all()
-        # Lost: a follow-up still scheduled with no job that would ever send it. Anything else
-        # unfinished was merely not done when the benchmark stopped waiting.
-        lost = sum(1 for f in rows if job_missing(get_redis(), f, db.utcnow()))
+        # Lost: a follow-up still scheduled with no job that would ever send it (an ended job is
+        # re-enqueued by the reconciler). Anything else was merely not done when the benchmark stopped.
+        lost = sum(1 for f in rows if not Job.exists(job_id(f.id, f.due_at), connection=get_redis()))
+        stale = sum(1 for f in rows if job_missing(get_redis(), f, db.utcnow())) - lost
     pending = len(rows) - lost
+    failed = FailedJobRegistry(queue=get_queue())
+    errors = Counter((failed.get_queue().fetch_job(j).exc_info or "?").strip().splitlines()[-1][:120]
+                     for j in failed.get_job_ids())
     undelivered = sum(1 for f in followups if f.status == "sent"
                       and not (f.sent_message_id in by_id and by_id[f.sent_message_id].sent_at))
     gate_times, send_times = defaultdict(list), defaultdict(list)
@@ -218,7 +225,9 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
     print(f"lag due -> provider accepted:            p50 {percentile(sent_lag, .5):.3f} s  "
           f"p99 {percentile(sent_lag, .99):.3f} s  max {max(sent_lag, default=float('nan')):.3f} s")
     print(f"duplicates: {duplicates}   lost: {lost}   still pending when it stopped: {pending} follow-ups, "
-          f"{undelivered} texts")
+          f"{undelivered} texts ({stale} waiting for the reconciler after a failed run)")
+    for error, n in errors.most_common(3):
+        print(f"  failed job runs ({n}): {error}")
     over = False
     for phone in sorted(mps):
         g, p = max_per_second(gate_times[phone]), max_per_second(send_times[phone])

@@ -84,6 +84,8 @@ def _precheck(session: Session, followup: Followup, now: datetime) -> dict[str, 
         followup.due_at = decision.retry_at or next_morning(contact, account, now)
         followup.detail = "deferred by quiet hours"
         enqueue_send_on_commit(session, followup.id, followup.due_at)
+        events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup),
+                    thread_id=followup.thread_id)
         return {"followup": followup.id, "outcome": "deferred", "until": followup.due_at.isoformat()}
     if not decision.allowed:
         return _block(session, followup, decision.reasons[0], decision.detail)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Repeat
+from rq import Repeat, Retry
 from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +46,9 @@ def job_id(followup_id: int, due_at: datetime) -> str:
 
 def enqueue_send(followup_id: int, at: datetime) -> None:
     """Put the send job on RQ for `at` (run at once if that is past); the id is derived from `at`."""
-    enqueue(SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC))
+    # Retried soon after a transient failure (a locked database); the row makes a retry harmless.
+    enqueue(SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC),
+            retry=Retry(max=3, interval=[2, 10, 30]))
 
 
 def enqueue_send_on_commit(session: Session, followup_id: int, at: datetime) -> None:
