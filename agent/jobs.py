@@ -124,6 +124,17 @@ def _assistant_turn(choice_message: Any) -> dict[str, Any]:
         for c in _function_calls(choice_message)]}
 
 
+def _confirmed(text: str, booked: str | None) -> str:
+    """The model's reply, with the real booked time added when the reply does not state it."""
+    if booked is None:
+        return text
+    weekday, _, rest = booked.partition(" ")
+    time_of_day = rest.rsplit(", ", 1)[-1]  # "Tue Nov 24, 10:00 AM" -> "10:00 AM"
+    if weekday in text and (time_of_day in text or time_of_day.replace(":00", "") in text):
+        return text
+    return f"{text.rstrip()} Confirmed: {booked}."
+
+
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
              now: datetime) -> dict[str, Any]:
     """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply."""
@@ -141,6 +152,7 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
     conversation += history(session, thread)
     definitions = tools.definitions(session, account)
     refused = 0
+    booked: str | None = None  # the label of a slot booked or moved to in this turn
     for _ in range(config.max_tool_rounds):
         try:
             response = llm.chat(session, account.id, thread.id, conversation, definitions)
@@ -150,12 +162,14 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
         if not _function_calls(reply):
             if not (reply.content or "").strip():
                 break
-            sent = _say(session, thread, message.id, reply.content or "")
+            sent = _say(session, thread, message.id, _confirmed(reply.content or "", booked))
             return {"replied": sent is not None, "refused_tool_calls": refused}
         conversation.append(_assistant_turn(reply))
         for call in _function_calls(reply):
             outcome = tools.execute(ctx, call.function.name, call.function.arguments)
             refused += not outcome.accepted
+            if outcome.booking is not None and outcome.booking.status == "booked" and "label" in outcome.content:
+                booked = outcome.content["label"]
             if outcome.handoff:
                 return _hand_off(session, thread, message.id, _tool_handoff(account, *outcome.handoff))
             conversation.append({"role": "tool", "tool_call_id": call.id, "content": outcome.as_message()})

@@ -101,7 +101,9 @@ def test_customer_reschedules_their_booking(session, shop, llm: ScriptedLLM, wor
     session.expire_all()
     assert session.get(Booking, booking.id).starts_at == new_start  # type: ignore[union-attr]
     assert f"booking_id {booking.id}" in llm.requests[0]["messages"][0]["content"]
-    assert outbound(session, shop.thread)[-1].body == "Done, you're now booked for 2:00 PM."
+    # The model left out the day, so the reply carries the real booked time.
+    label = new_start.strftime("%a %b %-d, %-I:%M %p")
+    assert outbound(session, shop.thread)[-1].body == f"Done, you're now booked for 2:00 PM. Confirmed: {label}."
 
 
 def test_customer_cancels_their_booking(session, shop, llm: ScriptedLLM, worker):
