@@ -20,11 +20,14 @@ from inbox.models import SendingNumber
 # KEYS: one per number. ARGV: now (ms), then one interval (ms) per key. Returns [index, slot ms].
 _RESERVE = """
 local now = tonumber(ARGV[1])
-local best, best_slot = 0, nil
+local best, best_slot, best_free = 0, nil, nil
 for i, key in ipairs(KEYS) do
   local free = tonumber(redis.call('GET', key) or '0')
   local slot = math.max(now, free)
-  if best_slot == nil or slot < best_slot then best, best_slot = i, slot end
+  -- Earliest slot wins; among numbers free now, the one idle longest, so texts spread over them.
+  if best_slot == nil or slot < best_slot or (slot == best_slot and free < best_free) then
+    best, best_slot, best_free = i, slot, free
+  end
 end
 local interval = tonumber(ARGV[best + 1])
 redis.call('SET', KEYS[best], tostring(best_slot + interval), 'PX', 60000 + (best_slot - now) + interval)

@@ -71,3 +71,13 @@ def test_worker_start_runs_a_reconcile_pass_and_keeps_the_repeating_one(session)
     scheduling.start_reconciler()
     assert scheduling.RECONCILE_JOB_ID in ScheduledJobRegistry(queue=get_queue()).get_job_ids()
     assert [j.func_name for j in get_queue().jobs] == [scheduling.RECONCILE_JOB]
+
+
+def test_texts_spread_over_the_numbers_when_all_are_free(session) -> None:
+    tenant = make_tenant(session)
+    add_number(session, tenant.account.id, "+14155550101", transactional=True, mps=10)
+    add_number(session, tenant.account.id, "+14155550102", transactional=True, mps=10)
+    session.commit()
+    numbers = pacing.numbers_for(session, tenant.account.id)
+    picks = [pacing.reserve(get_redis(), numbers, now=1_800_000_000.0 + i).number.phone for i in range(6)]
+    assert picks == ["+14155550100", "+14155550101", "+14155550102"] * 2
