@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def max_per_second(times: list[float]) -> int:
@@ -124,10 +124,10 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
              "created_at": db.utcnow()} for i, p in enumerate(phones)])
         account_id, secret = account.id, account.webhook_secret
 
-    log = open(tmp / "workers.log", "wb")
-    for _ in range(args.workers):
-        workers.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=os.environ.copy(),
-                                        stdout=log, stderr=subprocess.STDOUT))
+    with open(tmp / "workers.log", "wb") as log:  # the children keep their own handle
+        for _ in range(args.workers):
+            workers.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT,
+                                            env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT))
     time.sleep(2.0)  # let the workers register and their schedulers start
 
     start = time.time() + 1.0

@@ -118,7 +118,7 @@ def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[s
     if slot is not None:
         pacing.wait_for(slot)
     with session_scope() as session:
-        result = _send(session, followup_id, slot, now if now is not None else None)
+        result = _send(session, followup_id, slot, now)
     log.info("follow-up job %s", result)
     return result
 
@@ -128,7 +128,7 @@ def _claim(session: Session, followup_id: int, at: datetime) -> Followup | None:
     claimed = session.execute(update(Followup).where(Followup.id == followup_id, Followup.status == "scheduled")
                               .values(status="sent", sent_at=at, updated_at=at)
                               .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     followup = session.get(Followup, followup_id, populate_existing=True)
     assert followup is not None
@@ -204,13 +204,14 @@ def _link_text(session: Session, followup: Followup, account: Account, contact: 
         return None
     link = links.create_link(session, account.id, followup.id, target)
     template = _template_for(session, followup, account)
-    values = {"business_name": account.name, "first_name": templates.first_name_of(contact.name),
-              "job_type": job_type, "link": links.link_url(link.code)}
+    first_name, url = templates.first_name_of(contact.name), links.link_url(link.code)
     try:
-        return templates.render(template, **values)
+        return templates.render(template, business_name=account.name, first_name=first_name, job_type=job_type,
+                                link=url)
     except templates.TemplateInvalid as exc:
         followup.detail = f"{exc}; sent the default text instead"
-        return templates.render(None, **values)
+        return templates.render(None, business_name=account.name, first_name=first_name, job_type=job_type,
+                                link=url)
 
 
 def _template_for(session: Session, followup: Followup, account: Account) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func, select, update
@@ -22,7 +23,7 @@ _PREVIEW_RE = re.compile(
     r"facebookexternalhit|facebot|twitterbot|slackbot|slack-imgproxy|whatsapp|telegrambot|discordbot|"
     r"linkedinbot|skypeuripreview|applebot|imessage|googlebot|bingbot|bot\b|crawler|spider|preview|scanner|"
     r"proofpoint|mimecast|barracuda|urldefense|python-requests|go-http-client|curl/|wget/",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -70,11 +71,12 @@ def record_visit(session: Session, code: str, user_agent: str | None, method: st
     if link is None:
         return None
     now = now or utcnow()
+    values: dict[str, Any]
     if is_preview(user_agent, method):
         values = {"preview_count": TrackedLink.preview_count + 1}
     else:
         values = {"click_count": TrackedLink.click_count + 1, "last_clicked_at": now,
-                  "first_clicked_at": func.coalesce(TrackedLink.first_clicked_at, now)}
+                  "first_clicked_at": func.coalesce(TrackedLink.first_clicked_at, now)}  # type: ignore[arg-type]
     # One UPDATE: two taps at the same moment both count.
     session.execute(update(TrackedLink).where(TrackedLink.id == link.id).values(**values))
     session.refresh(link)

@@ -26,7 +26,7 @@ PUBLIC_SHORTENERS = ("bit.ly", "tinyurl.com", "goo.gl", "ow.ly", "t.co", "is.gd"
                      "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "bl.ink", "t.ly", "s.id", "lnkd.in")
 MAX_EMOJI = 3
 MAX_TEMPLATE_CHARS = 1000
-_SHORTENER_RE = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(d) for d in PUBLIC_SHORTENERS) + r")(/|\b)", re.I)
+_SHORTENER_RE = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(d) for d in PUBLIC_SHORTENERS) + r")(/|\b)", re.IGNORECASE)
 _CAPS_RE = re.compile(r"\b[A-Z]{4,}\b")
 # Words carriers and customers expect in capitals.
 _CAPS_ALLOWED = {"STOP", "HELP", "HVAC", "ASAP", "TODAY"}

@@ -46,14 +46,14 @@ def cancel_followup(request: Request[Any, Any, Any], followup_id: int, db: Sessi
 @get("/api/v1/followups/settings", sync_to_thread=True)
 def read_settings(request: Request[Any, Any, Any], db: Session) -> dict[str, Any]:
     """Delay, mode, template, variants and the lint warnings."""
-    account = db.get(Account, request.user.account_id)
+    account = db.get_one(Account, request.user.account_id)
     return account_settings.read(db, account)
 
 
 @put("/api/v1/followups/settings", guards=[admin_only], sync_to_thread=True)
 def update_settings(request: Request[Any, Any, Any], data: dict[str, Any], db: Session) -> dict[str, Any]:
     """Admins change any subset of the settings; the answer carries the lint warnings."""
-    account = db.get(Account, request.user.account_id)
+    account = db.get_one(Account, request.user.account_id)
     result = account_settings.update(db, account, data)
     db.commit()
     return result
@@ -67,7 +67,7 @@ def lint_template(request: Request[Any, Any, Any], data: dict[str, Any], db: Ses
     source, mode = data.get("template"), data.get("mode", "link")
     if source is not None and not isinstance(source, str):
         raise ValidationError("template must be text")
-    account = db.get(Account, request.user.account_id)
+    account = db.get_one(Account, request.user.account_id)
     try:
         warnings, segments = templates.lint(source or None, account.name, mode)
     except templates.TemplateInvalid as exc:

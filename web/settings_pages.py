@@ -21,7 +21,7 @@ from web.pages import nav_context
 @get("/settings", guards=[admin_only], sync_to_thread=True, include_in_schema=False)
 def settings_page(request: Request[CurrentUser, Any, Any], db: Session) -> Template:
     """Follow-up settings for the admin's account, with the current lint warnings."""
-    account = db.get(Account, request.user.account_id)
+    account = db.get_one(Account, request.user.account_id)
     return Template("settings.html", context={**nav_context(request), "account": account,
                                               "settings": account_settings.read(db, account)})
 

@@ -81,7 +81,7 @@ def _time(obj: dict[str, Any], key: str, field: str, required: bool) -> datetime
     if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(raw)
     except ValueError:
         raise _invalid(field, f"{raw!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:

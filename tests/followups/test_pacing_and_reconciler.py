@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 from rq.job import Job
 
@@ -26,7 +27,7 @@ def test_slots_never_exceed_each_numbers_rate_and_fill_the_earliest_first(sessio
     for phone in {n.phone for n in numbers}:
         mps = next(n.mps for n in numbers if n.phone == phone)
         times = [s.at for s in slots if s.number.phone == phone]
-        assert all(b - a >= 1 / mps - 1e-6 for a, b in zip(times, times[1:]))
+        assert all(b - a >= 1 / mps - 1e-6 for a, b in pairwise(times))
     per = Counter(s.number.phone for s in slots)
     assert per == {"+14155550100": 20, "+14155550101": 30}  # 2:3, as their rates
     assert slots[-1].at - now < 10.1  # 50 texts at 5 per second
