@@ -154,8 +154,10 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
     refused = 0
     booked: str | None = None  # the label of a slot booked or moved to in this turn
     for _ in range(config.max_tool_rounds):
+        # Commit before waiting on the model: no row or booking lock is held during an LLM call.
+        session.commit()
         try:
-            response = llm.chat(session, account.id, thread.id, conversation, definitions)
+            response = llm.chat(account.id, thread.id, conversation, definitions)
         except llm.LlmUnavailable as exc:
             return _hand_off(session, thread, message.id, guardrails.failure_trigger(account.name, str(exc)))
         reply = response.choices[0].message

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 from openai import APIConnectionError, APIStatusError, OpenAI
 from openai.types.chat import ChatCompletion
-from sqlalchemy.orm import Session
 
 from agent.config import agent_config
 from agent.models import LlmCall
+from core.db import session_scope
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,26 +46,30 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
 
 
-def _record(session: Session, account_id: int, thread_id: int | None, model: str, started: float,
+def _record(account_id: int, thread_id: int | None, model: str, started: float,
             response: ChatCompletion | None = None, error: str | None = None) -> None:
     usage = response.usage if response is not None else None
-    session.add(LlmCall(
-        account_id=account_id, thread_id=thread_id, model=(response.model if response is not None else None) or model,
-        prompt_tokens=usage.prompt_tokens if usage else 0, completion_tokens=usage.completion_tokens if usage else 0,
-        latency_ms=int((time.monotonic() - started) * 1000), ok=error is None, error=error))
-    session.flush()
+    # Its own short transaction: spent tokens stay on record even if the turn rolls back, and no
+    # write lock is held while the next attempt waits on the model.
+    with session_scope() as session:
+        session.add(LlmCall(
+            account_id=account_id, thread_id=thread_id,
+            model=(response.model if response is not None else None) or model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_ms=int((time.monotonic() - started) * 1000), ok=error is None, error=error))
 
 
-def chat(session: Session, account_id: int, thread_id: int | None, messages: list[dict[str, Any]],
+def chat(account_id: int, thread_id: int | None, messages: list[dict[str, Any]],
          tools: list[dict[str, Any]] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> ChatCompletion:
     """One chat completion (with tools), retried on transient failures; raises LlmUnavailable."""
     config = agent_config()
     model = get_settings().agent_model
     with make_client(config.timeout_seconds) as client:
-        return _attempts(session, account_id, thread_id, client, model, messages, tools, sleep)
+        return _attempts(account_id, thread_id, client, model, messages, tools, sleep)
 
 
-def _attempts(session: Session, account_id: int, thread_id: int | None, client: OpenAI, model: str,
+def _attempts(account_id: int, thread_id: int | None, client: OpenAI, model: str,
               messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
               sleep: Callable[[float], None]) -> ChatCompletion:
     config = agent_config()
@@ -82,15 +86,15 @@ def _attempts(session: Session, account_id: int, thread_id: int | None, client: 
         except (APIConnectionError, APIStatusError) as exc:
             cause = f" ({type(exc.__cause__).__name__}: {exc.__cause__})" if exc.__cause__ else ""
             last_error = f"{type(exc).__name__}: {exc}{cause}"[:500]
-            _record(session, account_id, thread_id, model, started, error=last_error)
+            _record(account_id, thread_id, model, started, error=last_error)
             log.warning("llm attempt %d failed for thread %s: %s", attempt + 1, thread_id, last_error)
             if not _retryable(exc):
                 break
             continue
         if not response.choices:
             last_error = "the endpoint answered without choices"
-            _record(session, account_id, thread_id, model, started, response, error=last_error)
+            _record(account_id, thread_id, model, started, response, error=last_error)
             continue
-        _record(session, account_id, thread_id, model, started, response)
+        _record(account_id, thread_id, model, started, response)
         return response
     raise LlmUnavailable(last_error)

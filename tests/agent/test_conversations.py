@@ -314,3 +314,38 @@ def test_a_turn_queued_before_the_agent_was_turned_off_goes_to_the_csrs(session,
     assert outbound(session, shop.thread) == []
     note = session.scalars(select(Note).where(Note.thread_id == shop.thread.id)).one()
     assert "OPENAI_API_KEY" in note.body
+
+
+def test_no_booking_lock_is_held_while_the_model_thinks(session, shop, llm: ScriptedLLM, worker):
+    """While the agent waits on the LLM after booking, another booking of the same day goes through at once."""
+    from sqlalchemy import text
+
+    from agent.calendar import BuiltinCalendar
+    from core.db import get_sessionmaker
+    from inbox.models import Account
+    from tests.agent.conftest import other_contact
+
+    sam = other_contact(session, shop)
+    tuesday = next_weekday(1)
+    booked_meanwhile: list[int] = []
+
+    def book_elsewhere_then_answer(request: httpx.Request) -> httpx.Response:
+        with get_sessionmaker()() as other:
+            if other.get_bind().dialect.name == "postgresql":
+                other.execute(text("SET lock_timeout = '1s'"))
+            else:
+                other.execute(text("PRAGMA busy_timeout = 500"))
+            booking = BuiltinCalendar().book(other, other.get(Account, shop.account.id), shop.heater,
+                                             local(tuesday, 14), contact_id=sam.contact_id, thread_id=sam.id,
+                                             source="csr")
+            other.commit()
+            booked_meanwhile.append(booking.id)
+        return completion("Booked: Tue 8:00 AM.")
+
+    scripted = [completion(tool_calls=[("book_slot", {"job_type": "Water heater repair",
+                                                      "start": local(tuesday, 8).isoformat()})])]
+    llm.route.side_effect = lambda request: scripted.pop() if scripted else book_elsewhere_then_answer(request)
+    customer_texts(session, shop.thread, "tuesday 8am please")
+    worker()
+    assert booked_meanwhile and outbound(session, shop.thread)[-1].body == "Booked: Tue 8:00 AM."
+    assert len(session.scalars(select(Booking)).all()) == 2

@@ -21,7 +21,7 @@ def test_transient_failures_are_retried_with_exponential_backoff(session: Sessio
     llm.then(httpx.Response(429, json={"error": {"message": "slow down"}}), httpx.Response(503, text="busy"),
              httpx.ConnectTimeout("no route"), completion("hello"))
     sleeps: list[float] = []
-    response = agent_llm.chat(session, shop.account.id, shop.thread.id, MESSAGES, sleep=sleeps.append)
+    response = agent_llm.chat(shop.account.id, shop.thread.id, MESSAGES, sleep=sleeps.append)
     assert response.choices[0].message.content == "hello"
     assert sleeps == [0.5, 1.0, 2.0]
     calls = session.scalars(select(LlmCall).order_by(LlmCall.id)).all()
@@ -33,7 +33,7 @@ def test_transient_failures_are_retried_with_exponential_backoff(session: Sessio
 def test_a_client_error_is_not_retried(session: Session, shop: Shop, llm: ScriptedLLM) -> None:
     llm.then(httpx.Response(400, json={"error": {"message": "bad model"}}))
     with pytest.raises(agent_llm.LlmUnavailable, match="BadRequest"):
-        agent_llm.chat(session, shop.account.id, shop.thread.id, MESSAGES, sleep=lambda s: None)
+        agent_llm.chat(shop.account.id, shop.thread.id, MESSAGES, sleep=lambda s: None)
     assert llm.route.call_count == 1
 
 
@@ -41,7 +41,7 @@ def test_requests_name_the_configured_model_and_send_the_tools(session: Session,
     from agent.tools import definitions
 
     llm.then(completion("ok"))
-    agent_llm.chat(session, shop.account.id, shop.thread.id, MESSAGES, definitions(session, shop.account))
+    agent_llm.chat(shop.account.id, shop.thread.id, MESSAGES, definitions(session, shop.account))
     sent = llm.requests[0]
     assert sent["model"] == "test-model"
     assert [t["function"]["name"] for t in sent["tools"]] == ["find_slots", "book_slot", "reschedule_booking",
