@@ -240,3 +240,18 @@ def test_agent_hand_off_shows_its_reason_live(new_page, session, live_server) ->
     expect(page.locator("#handoff")).to_contain_text("asked for a human")
     expect(page.locator("#timeline .note-agent .body")).to_contain_text("talk to someone about pricing")
     expect(page.locator("#thread-badges .badge.escalated")).to_be_visible()
+
+
+def test_composer_segment_counter_agrees_with_the_server(new_page, session) -> None:
+    from inbox.segments import count_segments
+
+    tenant = make_tenant(session)
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    samples = ["Yes, 9am works", "a" * 160, "a" * 161, "{braces} cost two [each] €", "b" * 153 + "^",
+               "We’ll be there", "🚰 fixed " * 9, "ü" * 70, "ü" * 71 + "x", ""]
+    for text in samples:
+        browser = page.evaluate("(t) => window.textdeskSegments.count(t)", text)
+        server = count_segments(text)
+        assert (browser["encoding"], browser["units"], browser["segments"]) == \
+            (server.encoding, server.units, server.segments), text
