@@ -20,7 +20,7 @@ from followups.models import BookingSession, Followup
 from followups.scheduling import enqueue_send_on_commit, reconcile
 from followups.service import cancel, followup_json, recently_sent
 from inbox import events, sending
-from inbox.models import Account, Contact, Message, Thread
+from inbox.models import Account, Contact, Message, SendingNumber, Thread
 
 log = logging.getLogger(__name__)
 CATEGORY = "transactional"  # the customer asked for this job by starting to book it
@@ -108,8 +108,7 @@ def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[s
         stopped = _precheck(session, followup, clock)
         if stopped is not None:
             return stopped
-        account_id = followup.account_id
-        numbers = pacing.numbers_for(session, account_id, CATEGORY)
+        numbers = _sending_numbers(session, followup)
     slot = pacing.reserve(get_redis(), numbers) if numbers else None
     if slot is not None and slot.wait() > MAX_PACING_SLEEP:
         with session_scope() as session:
@@ -121,6 +120,15 @@ def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[s
         result = _send(session, followup_id, slot, now)
     log.info("follow-up job %s", result)
     return result
+
+
+def _sending_numbers(session: Session, followup: Followup) -> list[SendingNumber]:
+    """The numbers pacing may use: a contact who texted one of them before hears from that one again."""
+    numbers = pacing.numbers_for(session, followup.account_id, CATEGORY)
+    last_to = session.scalar(select(Message.to_number).where(
+        Message.contact_id == followup.contact_id, Message.direction == "inbound").order_by(Message.id.desc()).limit(1))
+    sticky = [n for n in numbers if n.phone == last_to]
+    return sticky or numbers
 
 
 def _claim(session: Session, followup_id: int, at: datetime) -> Followup | None:
@@ -169,7 +177,7 @@ def _send(session: Session, followup_id: int, slot: pacing.Slot | None, now: dat
 
 def _thread(session: Session, followup: Followup, contact: Contact) -> Thread:
     thread = session.get(Thread, followup.thread_id) if followup.thread_id else None
-    if thread is None:
+    if thread is None or thread.status == "resolved":  # a closed conversation stays closed
         from followups.sessions import thread_for
 
         thread = thread_for(session, followup.account_id, contact)

@@ -259,3 +259,36 @@ def test_csr_texting_the_thread_before_due_cancels_the_followup(client, session)
     assert send_followup(followup.id)["outcome"] == "cancelled"
     assert _followup(session).cancelled_by == "csr_replied"
     assert session.scalar(select(func.count()).select_from(TrackedLink)) == 0
+
+
+def test_followup_goes_out_from_the_number_the_contact_texted_before(client, session) -> None:
+    from inbox.accounts import add_number
+
+    tenant = make_tenant(session)
+    other = add_number(session, tenant.account.id, "+14155550101", transactional=True, mps=10)
+    contact = daytime_contact(session, tenant)
+    post_event(client, tenant, event(occurred_at=past_due(tenant)))
+    followup = _followup(session)
+    # An old conversation with the second number, before this booking session.
+    session.add(Message(account_id=tenant.account.id, thread_id=followup.thread_id, contact_id=contact.id,
+                        direction="inbound", sender="customer", body="thanks!", status="received",
+                        to_number=other.phone, created_at=followup.created_at - timedelta(days=3)))
+    session.commit()
+    assert send_followup(followup.id)["outcome"] == "sent"
+    assert _outbound(session)[0].from_number == "+14155550101"
+
+
+def test_followup_on_a_resolved_thread_opens_a_new_one(client, session) -> None:
+    from inbox.models import Thread
+
+    tenant = make_tenant(session)
+    daytime_contact(session, tenant)
+    post_event(client, tenant, event(occurred_at=past_due(tenant)))
+    followup = _followup(session)
+    resolved_id = followup.thread_id
+    session.get(Thread, resolved_id).status = "resolved"
+    session.commit()
+    assert send_followup(followup.id)["outcome"] == "sent"
+    message = _outbound(session)[0]
+    assert message.thread_id != resolved_id
+    assert _followup(session).thread_id == message.thread_id

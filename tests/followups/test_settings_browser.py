@@ -12,7 +12,7 @@ from tests.e2e.conftest import browser, live_server, new_page  # noqa: F401  (fi
 from tests.factories import PASSWORD, make_tenant
 
 
-def test_admin_sees_lint_warnings_while_typing_and_saves(new_page: Any, session: Any) -> None:
+def test_admin_sees_lint_warnings_while_typing_and_saves(new_page: Any, session: Any) -> None:  # noqa: F811
     tenant = make_tenant(session)
     page = new_page()
     page.goto("/login")
