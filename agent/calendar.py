@@ -109,7 +109,10 @@ def opening_hours(account: Account, day: date) -> tuple[time, time] | None:
     hours = (account.business_hours or {}).get(WEEKDAYS[day.weekday()])
     if not hours or len(hours) != 2:
         return None
-    opens, closes = (time.fromisoformat(h) for h in hours)
+    try:
+        opens, closes = (time.fromisoformat(h) for h in hours)
+    except (TypeError, ValueError):
+        return None  # hours an admin mistyped close the day rather than break every booking
     return (opens, closes) if opens < closes else None
 
 

@@ -234,3 +234,12 @@ def test_concurrent_overlapping_jobs_cannot_share_one_technician(session: Sessio
     for t in threads:
         t.join(timeout=20)
     assert sorted(results) == ["booked", "refused"]
+
+
+def test_mistyped_business_hours_close_that_day_only(session: Session, shop: Shop) -> None:
+    shop.account.business_hours = {"tue": ["8am", "6pm"], "wed": ["08:00", "12:00"]}
+    session.commit()
+    tuesday, wednesday = next_weekday(1), next_weekday(2)
+    assert cal.find_slots(session, shop.account, shop.heater, tuesday, tuesday) == []
+    assert [s.starts_at for s in cal.find_slots(session, shop.account, shop.heater, wednesday, wednesday)] == [
+        local(wednesday, 8), local(wednesday, 10)]
