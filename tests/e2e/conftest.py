@@ -66,7 +66,9 @@ def _clean(_schema: None) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
+# Package scope: the live server's RQ worker shares the test Redis, so it must be gone before the
+# other packages' tests enqueue jobs of their own (it would run them, on its own settings).
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -99,7 +101,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("TEXTDESK_REQUIRE_BROWSER"):

@@ -8,11 +8,10 @@ from typing import Any
 from playwright.sync_api import expect
 
 from inbox.models import Account
-from tests.e2e.conftest import browser, live_server, new_page  # noqa: F401  (fixtures)
 from tests.factories import PASSWORD, make_tenant
 
 
-def test_admin_sees_lint_warnings_while_typing_and_saves(new_page: Any, session: Any) -> None:  # noqa: F811
+def test_admin_sees_lint_warnings_while_typing_and_saves(new_page: Any, session: Any) -> None:
     tenant = make_tenant(session)
     page = new_page()
     page.goto("/login")
