@@ -64,6 +64,43 @@ def _url(env: dict[str, str], name: str, default: str | None, schemes: tuple[str
     return raw.rstrip("/") if name in ("TEXTDESK_PUBLIC_URL", "TWILIO_API_BASE", "OPENAI_BASE_URL") else raw
 
 
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class AgentTunables:
+    """The booking agent's limits (`TEXTDESK_AGENT_*`)."""
+
+    debounce_seconds: float = 8.0  # a burst of texts within this window gets one answer
+    timeout_seconds: float = 20.0  # per LLM request
+    retries: int = 2  # extra attempts after the first, on 429 / 5xx / timeouts
+    backoff_seconds: float = 1.0  # first retry delay; doubles each time
+    max_tool_rounds: int = 5  # LLM round trips per customer turn
+    max_agent_messages: int = 12  # agent texts per thread before a person takes over
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> AgentTunables:
+        env = _env() if env is None else env
+        return cls(
+            debounce_seconds=_float(env, "TEXTDESK_AGENT_DEBOUNCE_SECONDS", 8.0),
+            timeout_seconds=_float(env, "TEXTDESK_AGENT_TIMEOUT_SECONDS", 20.0),
+            retries=int(_float(env, "TEXTDESK_AGENT_RETRIES", 2)),
+            backoff_seconds=_float(env, "TEXTDESK_AGENT_BACKOFF_SECONDS", 1.0),
+            max_tool_rounds=int(_float(env, "TEXTDESK_AGENT_MAX_TOOL_ROUNDS", 5)),
+            max_agent_messages=int(_float(env, "TEXTDESK_AGENT_MAX_MESSAGES", 12)),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./textdesk.db"
@@ -78,6 +115,7 @@ class Settings:
     openai_base_url: str | None = None
     agent_model: str = "gpt-4o-mini"
     followup_delay_seconds: int = 900
+    agent: AgentTunables = field(default_factory=AgentTunables)
     data_dir: Path = field(default_factory=lambda: Path(".textdesk"))
 
     @property
@@ -108,6 +146,7 @@ class Settings:
             openai_base_url=_url(env, "OPENAI_BASE_URL", None, ("http", "https")),
             agent_model=env.get("TEXTDESK_AGENT_MODEL") or "gpt-4o-mini",
             followup_delay_seconds=_int(env, "TEXTDESK_FOLLOWUP_DELAY_SECONDS", 900),
+            agent=AgentTunables.from_env(env),
             data_dir=Path(env.get("TEXTDESK_DATA_DIR") or ".textdesk"),
         )
         if provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token):

@@ -29,6 +29,8 @@ def test_defaults_are_the_embedded_default() -> None:
         ({"TEXTDESK_FOLLOWUP_DELAY_SECONDS": "-5"}, "TEXTDESK_FOLLOWUP_DELAY_SECONDS"),
         ({"TEXTDESK_SMS_PROVIDER": "twilio"}, "TWILIO_AUTH_TOKEN"),
         ({"OPENAI_BASE_URL": "localhost:11434"}, "OPENAI_BASE_URL"),
+        ({"TEXTDESK_AGENT_DEBOUNCE_SECONDS": "soon"}, "TEXTDESK_AGENT_DEBOUNCE_SECONDS"),
+        ({"TEXTDESK_AGENT_MAX_MESSAGES": "-1"}, "TEXTDESK_AGENT_MAX_MESSAGES"),
     ],
 )
 def test_bad_value_stops_the_start_naming_the_variable(env: dict[str, str], named: str) -> None:
