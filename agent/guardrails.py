@@ -106,7 +106,8 @@ def loop_trigger(business: str = "") -> Trigger:
 
 
 def failure_trigger(business: str, detail: str) -> Trigger:
-    return Trigger("llm_failure", f"Sorry, I'm having trouble on my end. {_team(business)[0].upper()}{_team(business)[1:]} will text "
+    team = _team(business)
+    return Trigger("llm_failure", f"Sorry, I'm having trouble on my end. {team[0].upper()}{team[1:]} will text "
                    "you here shortly.", f"The assistant could not reach its language model ({detail[:200]}).")
 
 

@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from webhooks.signatures import twilio_signature
+from webhooks.signatures import twilio_signature  # noqa: E402  (after the path is set)
 
 AUTH_TOKEN = "bench-auth-token"
 BUSINESS = "+14155550100"

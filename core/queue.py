@@ -48,7 +48,7 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue(func: Callable[..., Any] | str, *args: Any, job_id: str | None = None,
+def enqueue(func: Any, *args: Any, job_id: str | None = None,
             at: datetime | None = None, retry: Retry | None = None, **kwargs: Any) -> Any:
     """Enqueue now, or at `at` (on a worker with the scheduler), with an optional deterministic id."""
     queue = get_queue()

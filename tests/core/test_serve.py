@@ -54,7 +54,7 @@ def _start(tmp_path: Path, command: str) -> tuple[subprocess.Popen[bytes], int, 
 
 
 def test_serve_embedded_is_ready_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    proc, port, log = _start(tmp_path, "serve")
+    proc, _, log = _start(tmp_path, "serve")
     try:
         assert (tmp_path / "textdesk.db").exists()
         worker_pid = int(re.search(r"rq worker with scheduler: pid (\d+)", log.read_text()).group(1))

@@ -49,7 +49,7 @@ def _api_routes(app):  # type: ignore[no-untyped-def]
 
 def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client, session) -> None:
     mine = make_tenant(session)
-    other, ids = _other_accounts_rows(session)
+    _, ids = _other_accounts_rows(session)
     checked = 0
     for method, path in _api_routes(app):
         params = set(re.findall(r"{(\w+):\w+}", path))
@@ -60,7 +60,7 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
         url = path
         for name in params:
             value = ids.get(name, ACTION_PARAMS.get(name))
-            url = re.sub(r"{%s:\w+}" % name, str(value), url)
+            url = re.sub(rf"{{{name}:\w+}}", str(value), url)
         body = BODIES.get(url.rsplit("/", 1)[-1], {})
         if "user_id" in body:
             body = {"user_id": mine.csr.id}

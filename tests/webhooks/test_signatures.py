@@ -31,7 +31,7 @@ def test_url_with_default_port_is_accepted_like_twilios_validator() -> None:
 
 def test_wrong_token_field_or_missing_signature_is_rejected() -> None:
     assert not valid_twilio_signature("54321", URL, FIELDS, EXPECTED)
-    assert not valid_twilio_signature(TOKEN, URL, FIELDS[:-1] + [("To", "+18005551213")], EXPECTED)
+    assert not valid_twilio_signature(TOKEN, URL, [*FIELDS[:-1], ("To", "+18005551213")], EXPECTED)
     assert not valid_twilio_signature(TOKEN, URL, FIELDS, None)
     assert not valid_twilio_signature(TOKEN, URL, FIELDS, "")
 
