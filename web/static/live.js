@@ -47,6 +47,8 @@
     return node;
   }
 
+  const RESUME_OVERLAP = 50;
+
   // One websocket; after any drop it reconnects and asks for every logged event after the last id it saw.
   class Live {
     constructor({ lastId, onEvent, onState, onOpen }) {
@@ -74,7 +76,9 @@
       ws.onopen = () => {
         this.backoff = 250;
         this.setState("catching-up");
-        this.send({ type: "resume", after: this.lastId });
+        // Ask from a little before the last id: on PostgreSQL a transaction can commit after one
+        // holding a higher id, and the seen-set drops the overlap we already applied.
+        this.send({ type: "resume", after: Math.max(0, this.lastId - RESUME_OVERLAP) });
         this.pingTimer = setInterval(() => this.send({ type: "ping" }), 25000);
         this.onOpen();
       };
