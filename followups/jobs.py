@@ -15,18 +15,16 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope, utcnow
 from core.queue import get_redis
-from followups import links, pacing, templates
+from followups import links, templates
 from followups.models import BookingSession, Followup
 from followups.scheduling import enqueue_send_on_commit, reconcile
 from followups.service import cancel, followup_json, recently_sent
-from inbox import events, sending
+from inbox import events, pacing, sending
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 
 log = logging.getLogger(__name__)
 CATEGORY = "transactional"  # the customer asked for this job by starting to book it
 QUIET_HOURS_END = time(8, 0)
-# A worker sleeps for its paced slot only this long; later slots go back to RQ for that time.
-MAX_PACING_SLEEP = 5.0
 
 
 def _parse_now(now: datetime | str | None) -> datetime:
@@ -66,7 +64,7 @@ def _block(session: Session, followup: Followup, reason: str, detail: str | None
 
 
 def _precheck(session: Session, followup: Followup, now: datetime) -> dict[str, object] | None:
-    """Everything that can stop or defer the follow-up before a pacing slot is taken; None = go."""
+    """Everything that can stop or defer the follow-up before it is sent; None = go."""
     booking = session.get(BookingSession, followup.session_id)
     if booking is not None and booking.status == "completed":
         cancel(session, followup, "session_completed")
@@ -109,15 +107,10 @@ def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[s
         if stopped is not None:
             return stopped
         numbers = _sending_numbers(session, followup)
-    slot = pacing.reserve(get_redis(), numbers) if numbers else None
-    if slot is not None and slot.wait() > MAX_PACING_SLEEP:
-        with session_scope() as session:
-            enqueue_send_on_commit(session, followup_id, datetime.fromtimestamp(slot.at, UTC))
-        return {"followup": followup_id, "outcome": "paced"}
-    if slot is not None:
-        pacing.wait_for(slot)
+    # The delivery job paces each number; here we only pick the one that frees up first.
+    number = pacing.earliest(get_redis(), numbers)
     with session_scope() as session:
-        result = _send(session, followup_id, slot, now)
+        result = _send(session, followup_id, number, now)
     log.info("follow-up job %s", result)
     return result
 
@@ -143,7 +136,8 @@ def _claim(session: Session, followup_id: int, at: datetime) -> Followup | None:
     return followup
 
 
-def _send(session: Session, followup_id: int, slot: pacing.Slot | None, now: datetime | str | None) -> dict[str, object]:
+def _send(session: Session, followup_id: int, number: SendingNumber | None,
+          now: datetime | str | None) -> dict[str, object]:
     at = _parse_now(now)
     followup = _claim(session, followup_id, at)
     if followup is None:
@@ -169,8 +163,8 @@ def _send(session: Session, followup_id: int, slot: pacing.Slot | None, now: dat
     if message.decision == "blocked":
         followup.sent_at = None
         return _block(session, followup, message.block_reason or "blocked", message.block_detail)
-    if slot is not None:
-        message.from_number = slot.number.phone  # pacing chose the number with the earliest free slot
+    if number is not None:
+        message.from_number = number.phone  # the account's number that frees up first
     events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
     return {"followup": followup.id, "outcome": "sent", "message": message.id}
 

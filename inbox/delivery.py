@@ -10,17 +10,17 @@ after the request went out) fails the row rather than risk a double text.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rq import Retry, get_current_job
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
-from core.queue import enqueue, enqueue_on_commit
-from inbox import events
-from inbox.models import Contact, Message
+from core.queue import enqueue, enqueue_on_commit, get_redis
+from inbox import events, pacing
+from inbox.models import Contact, Message, SendingNumber
 from inbox.providers import ProviderError, get_provider
 from inbox.serializers import message_json
 from inbox.status import apply_pending, apply_status, error_reason
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Seconds between attempts after a 429 or 5xx.
 RETRY_INTERVALS = [10, 30, 90, 300, 900]
+# A worker sleeps for its number's pacing slot only this long; a later slot goes back to RQ.
+MAX_PACING_SLEEP = 1.0
 
 
 class RetryableSendError(RuntimeError):
@@ -108,8 +110,9 @@ def _claim(session: Session, message_id: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def deliver_message(message_id: int) -> dict[str, Any]:
-    """RQ job: send one stored outbound message through the provider, at most once."""
+def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, Any]:
+    """RQ job: send one stored outbound message through the provider, at most once, within its
+    number's messages-per-second (`slot_at`: a pacing slot an earlier run already reserved)."""
     with session_scope() as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "outbound":
@@ -119,15 +122,36 @@ def deliver_message(message_id: int) -> dict[str, Any]:
         verdict = _recheck(session, message)
         if verdict != "send":
             return {"message_id": message_id, "result": verdict}
+        number = _sending_number(session, message)
+    if slot_at is None and number is not None:
+        slot = pacing.reserve(get_redis(), [number])
+        if slot is not None and slot.wait() > MAX_PACING_SLEEP:
+            # Hold the slot and free the worker: the next run sends at that time without reserving again.
+            at = datetime.fromtimestamp(slot.at, UTC)
+            enqueue(deliver_message, message_id, slot.at, job_id=job_id_for(message_id, at) + "-paced", at=at,
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+            return {"message_id": message_id, "result": "paced"}
+        slot_at = slot.at if slot is not None else None
+    if slot_at is not None:
+        pacing.sleep_until(slot_at)
+    with session_scope() as session:
         if not _claim(session, message_id):
             return {"message_id": message_id, "result": "claimed elsewhere"}
-        session.refresh(message)
+        message = session.get(Message, message_id)
+        assert message is not None
         _emit_status(session, message)
         session.commit()
         to, from_, body = message.to_number, message.from_number, message.body
-        service_sid = _service_sid(session, message)
+        service_sid = number.messaging_service_sid if number is not None else None
+    provider = get_provider()  # built before the gate, so the call follows its turn at once
+    if number is not None:
+        try:
+            pacing.pass_gate(get_redis(), number)
+        except TimeoutError:
+            _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
+            raise
     try:
-        result = get_provider().send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
+        result = provider.send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
     except ProviderError as exc:
         return _failed(message_id, exc)
     with session_scope() as session:
@@ -141,15 +165,17 @@ def deliver_message(message_id: int) -> dict[str, Any]:
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
 
 
-def _service_sid(session: Session, message: Message) -> str | None:
-    from sqlalchemy import select
+def _release(message_id: int) -> None:
+    with session_scope() as session:
+        session.execute(update(Message).where(Message.id == message_id, Message.status == "sending",
+                                              Message.provider_sid.is_(None)).values(status="queued"))
 
-    from inbox.models import SendingNumber
 
+def _sending_number(session: Session, message: Message) -> SendingNumber | None:
     if not message.from_number:
         return None
     return session.scalar(
-        select(SendingNumber.messaging_service_sid).where(
+        select(SendingNumber).where(
             SendingNumber.phone == message.from_number, SendingNumber.account_id == message.account_id
         )
     )

@@ -8,9 +8,10 @@ from itertools import pairwise
 from rq.job import Job
 
 from core.queue import get_redis
-from followups import pacing, scheduling
+from followups import scheduling
 from followups.models import FollowupVariant
 from followups.variants import pick
+from inbox import pacing
 from inbox.accounts import add_number
 from tests.factories import make_tenant
 

@@ -1,8 +1,11 @@
 """Pacing: each sending number sends at most its registered messages per second.
 
-A slot is reserved atomically in Redis (one key per number holding its next free time), so every
-worker on every machine shares the same budget. A job reserves the earliest slot across the
-account's numbers and waits for it; jobs reserve in the order they run, which is due order.
+Two Redis mechanisms, shared by every worker on every machine:
+- a *slot* reserved per text (one key per number holding its next free time) gives each text its
+  turn in due order, so a worker never sleeps long: a text whose turn is far off goes back to RQ;
+- a *gate* taken right before the provider call (the number's last send time) spaces the calls
+  themselves, so texts that run late after their slot can never bunch up above the rate.
+Follow-ups pick, among the account's numbers, the one that frees up first (`earliest`).
 """
 
 from __future__ import annotations
@@ -66,8 +69,43 @@ def reserve(redis: Redis, numbers: list[SendingNumber], now: float | None = None
     return Slot(numbers[int(index)], float(slot_ms) / 1000)
 
 
-def wait_for(slot: Slot) -> None:
-    """Sleep until the slot opens (short: a worker sleeps only on a slot it already holds)."""
-    delay = slot.wait()
+def earliest(redis: Redis, numbers: list[SendingNumber], now: float | None = None) -> SendingNumber | None:
+    """The number whose next slot opens first (idle longest on a tie), without reserving it."""
+    if not numbers:
+        return None
+    now_ms = int((time.time() if now is None else now) * 1000)
+    frees = [int(float(v)) if v else 0 for v in redis.mget([_key(n.id) for n in numbers])]
+    best = min(range(len(numbers)), key=lambda i: (max(now_ms, frees[i]), frees[i]))
+    return numbers[best]
+
+
+# KEYS[1]: the number's last send time (ms). ARGV: now (ms), interval (ms). Returns ms to wait; 0 = taken.
+_GATE = """
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
+if now - last >= interval then
+  redis.call('SET', KEYS[1], tostring(now), 'PX', interval + 1000)
+  return 0
+end
+return last + interval - now
+"""
+
+
+def pass_gate(redis: Redis, number: SendingNumber, timeout: float = 30.0) -> None:
+    """Block until this number may hand one text to the provider now, and take that turn."""
+    interval = math.ceil(1000 / max(1, number.mps))
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_ms = int(redis.eval(_GATE, 1, f"textdesk:pace:gate:{number.id}", int(time.time() * 1000), interval))
+        if wait_ms <= 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"number {number.phone} stayed busy for {timeout:.0f} s")
+        time.sleep(wait_ms / 1000)
+
+
+def sleep_until(at: float) -> None:
+    """Sleep until unix time `at` (short: a worker sleeps only on a slot it already holds)."""
+    delay = at - time.time()
     if delay > 0:
         time.sleep(delay)
