@@ -6,9 +6,10 @@ misreads (or is talked out of) a hand-off cannot keep a gas leak or an angry cus
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+
+from inbox.segments import count_segments
 
 MAX_SEGMENTS = 3
 
@@ -116,18 +117,9 @@ def limit_trigger(business: str, what: str) -> Trigger:
                    f"The assistant reached its limit: {what}.")
 
 
-_GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_GSM_EXT = set("^{}\\[~]|€")
-
-
 def segments(text: str) -> int:
     """How many SMS segments `text` takes (GSM-7 or, with any other character, UCS-2)."""
-    if all(c in _GSM or c in _GSM_EXT for c in text):
-        units = len(text) + sum(c in _GSM_EXT for c in text)
-        return 1 if units <= 160 else math.ceil(units / 153)
-    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
-    return 1 if units <= 70 else math.ceil(units / 67)
+    return count_segments(text).segments
 
 
 def fit_reply(text: str, max_segments: int = MAX_SEGMENTS) -> str:

@@ -30,6 +30,7 @@ from core.db import utcnow
 from inbox import events
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, timezone_of, to_e164
+from inbox.segments import count_segments
 from inbox.serializers import message_json, thread_json
 
 # Block reason codes (CONTRACTS.md).
@@ -221,11 +222,8 @@ def with_footer(body: str, category: str) -> str:
 
 
 def segments_of(body: str) -> int:
-    """SMS segments: 160/153 characters, 70/67 when the text needs UCS-2 (ASCII stands in for GSM-7)."""
-    gsm = all(ord(c) < 128 for c in body)
-    single, multi = (160, 153) if gsm else (70, 67)
-    length = len(body.encode("utf-16-le")) // 2 if not gsm else len(body)
-    return 1 if length <= single else -(-length // multi)
+    """Segments the text is billed as (at least one, even for an empty MMS body)."""
+    return max(1, count_segments(body).segments)
 
 
 def send_text(
