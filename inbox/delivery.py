@@ -84,14 +84,7 @@ def _recheck(session: Session, message: Message) -> str:
     if decision.reasons == [QUIET_HOURS] and message.sender != "csr":
         message.decision, message.retry_at = DEFERRED, decision.retry_at
         message.block_reason, message.block_detail = QUIET_HOURS, decision.detail
-        enqueue_on_commit(
-            session,
-            deliver_message,
-            message.id,
-            job_id=job_id_for(message.id, decision.retry_at),
-            at=decision.retry_at,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-        )
+        schedule_delivery(session, message)
         return "deferred"
     message.status, message.decision = "blocked", BLOCKED
     message.block_reason, message.block_detail = decision.block_reason, decision.detail

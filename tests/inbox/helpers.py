@@ -25,39 +25,25 @@ def make_thread(
     return thread
 
 
-def daytime_zone(now: datetime | None = None) -> str:
-    """A time zone where it is mid-day right now, for jobs that read the real clock."""
+ZONES = ("America/Los_Angeles", "America/New_York", "Europe/London", "Asia/Kolkata", "Asia/Tokyo",
+         "Pacific/Auckland", "Pacific/Honolulu")
+
+
+def _zone_where(first_hour: int, end_hour: int, now: datetime | None) -> str:
     from zoneinfo import ZoneInfo
 
     now = now or datetime.now(UTC)
-    for zone in (
-        "America/Los_Angeles",
-        "America/New_York",
-        "Europe/London",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Pacific/Auckland",
-        "Pacific/Honolulu",
-    ):
-        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 19:
+    for zone in ZONES:
+        if first_hour <= now.astimezone(ZoneInfo(zone)).hour < end_hour:
             return zone
-    raise AssertionError("no zone in daytime")  # unreachable: the zones cover every hour
+    raise AssertionError(f"no zone between {first_hour}:00 and {end_hour}:00")  # the zones cover every hour
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A time zone where it is mid-day right now, for jobs that read the real clock."""
+    return _zone_where(10, 19, now)
 
 
 def nighttime_zone(now: datetime | None = None) -> str:
     """A time zone where it is the middle of the night right now."""
-    from zoneinfo import ZoneInfo
-
-    now = now or datetime.now(UTC)
-    for zone in (
-        "America/Los_Angeles",
-        "America/New_York",
-        "Europe/London",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Pacific/Auckland",
-        "Pacific/Honolulu",
-    ):
-        if 0 <= now.astimezone(ZoneInfo(zone)).hour < 6:
-            return zone
-    raise AssertionError("no zone at night")
+    return _zone_where(0, 6, now)
