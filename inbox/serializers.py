@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from inbox.models import Contact, Message, Note, Thread
+from inbox.phones import display
 
 
 def iso(value: datetime | None) -> str | None:
@@ -13,7 +14,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
-    return {"id": contact.id, "phone": contact.phone, "name": contact.name}
+    return {"id": contact.id, "phone": contact.phone, "name": contact.name, "display_phone": display(contact.phone)}
 
 
 def thread_json(thread: Thread, contact: Contact) -> dict[str, Any]:

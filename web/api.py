@@ -145,7 +145,8 @@ class InboxApi(Controller):
         """The account's threads, filtered, newest activity first."""
         stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q)
         rows = db.execute(stmt.limit(max(1, min(limit, 500)))).all()
-        return [thread_json(t, c) for t, c in rows]
+        previews = _previews(db, [t.id for t, _ in rows])
+        return [{**thread_json(t, c), "preview": previews.get(t.id, "")} for t, c in rows]
 
     @get("/threads/{thread_id:int}", sync_to_thread=True)
     def thread_detail(self, request: Request[CurrentUser, Any, Any], db: Session,
@@ -261,6 +262,16 @@ class InboxApi(Controller):
                after: int = 0) -> list[dict[str, Any]]:
         """The account's logged events after `after` (what a reconnecting client missed)."""
         return events_since(db, request.user.account_id, after)
+
+
+def _previews(db: Session, thread_ids: list[int]) -> dict[int, str]:
+    """The start of each thread's newest message, for the thread list (one query for the page)."""
+    if not thread_ids:
+        return {}
+    newest = (select(func.max(Message.id)).where(Message.thread_id.in_(thread_ids))
+              .group_by(Message.thread_id).scalar_subquery())
+    rows = db.execute(select(Message.thread_id, Message.body, Message.attachments).where(Message.id.in_(newest)))
+    return {tid: (body or ("[photo]" if attachments else ""))[:120] for tid, body, attachments in rows}
 
 
 def _user_names(db: Session, account_id: int) -> dict[int, str]:

@@ -27,7 +27,8 @@ def test_thread_list_is_newest_activity_first_with_the_contract_fields(client, s
     assert [r["id"] for r in rows] == [new.id, old.id]
     assert set(rows[0]) >= {"id", "contact", "status", "owner", "assignee_id", "escalated", "opted_out",
                             "last_message_at"}
-    assert rows[0]["contact"] == {"id": new.contact_id, "phone": "+14155550122", "name": "New Nate"}
+    assert rows[0]["contact"] == {"id": new.contact_id, "phone": "+14155550122", "name": "New Nate",
+                                  "display_phone": "(415) 555-0122"}
 
 
 def test_thread_list_filters_by_status_owner_assignee_flags_and_search(client, session) -> None:

@@ -66,7 +66,8 @@
   }
 
   function upsertThread(thread) {
-    if (matches(thread)) state.threads.set(thread.id, thread);
+    // Events carry no preview; keep the one the list already shows.
+    if (matches(thread)) state.threads.set(thread.id, { ...state.threads.get(thread.id), ...thread });
     else state.threads.delete(thread.id);
     renderList();
     if (state.current === thread.id && state.detail) {
@@ -94,7 +95,7 @@
         el("span", { className: "name", text: contactLabel(t.contact) }),
         el("span", { className: "time", text: formatTime(t.last_message_at, tz) })),
       el("div", { className: "row-bottom" },
-        el("span", { className: "phone muted", text: t.contact.phone }),
+        el("span", { className: "preview muted", text: t.preview || "" }),
         t.owner === "agent" ? el("span", { className: "badge agent", text: "agent" }) : null,
         t.escalated ? el("span", { className: "badge escalated", text: "escalated" }) : null,
         t.opted_out ? el("span", { className: "badge optout", text: "opted out" }) : null,
@@ -146,7 +147,8 @@
 
   function renderHeader() {
     const t = state.detail;
-    $("thread-title").textContent = `${contactLabel(t.contact)} · ${t.contact.display_phone || t.contact.phone}`;
+    const phone = t.contact.display_phone || t.contact.phone;
+    $("thread-title").textContent = t.contact.name ? `${t.contact.name} · ${phone}` : phone;
     const badges = [el("span", { className: `badge status-${t.status}`, text: t.status })];
     if (t.owner === "agent") badges.push(el("span", { className: "badge agent", text: "with the AI agent" }));
     if (t.owner === "csr") badges.push(el("span", { className: "badge", text: "handled by a rep" }));
@@ -248,7 +250,7 @@
 
   function renderContact() {
     const c = state.detail.contact;
-    $("contact-panel").replaceChildren(
+    $("contact-panel").replaceChildren(...[
       el("h3", { text: c.name || "Unknown name" }),
       el("p", { id: "contact-phone", text: c.display_phone }),
       el("p", { className: "muted", text: `Local time ${c.local_time} (${c.timezone}) · ${c.line_type}` }),
@@ -262,7 +264,7 @@
         `${f.status} · ${f.mode}${f.variant ? ` (${f.variant})` : ""} · due ${formatTime(f.due_at, tz)}` +
         (f.block_reason ? ` · ${BLOCK_REASONS[f.block_reason] || f.block_reason}` : ""))),
       section("Bookings", c.bookings.map((b) => `${b.job_type || "job"} · ${formatTime(b.starts_at, tz)} · ${b.source}`)),
-    );
+    ].filter(Boolean));  // replaceChildren would print a null as the text "null"
   }
 
   // ---- presence and typing -----------------------------------------------------------------
@@ -316,7 +318,11 @@
           renderTimeline();
           if (event.type === "message.created" && p.direction === "inbound" && !document.hidden) markRead();
         }
-        if (event.type === "message.created" && !state.threads.has(threadId)) refreshThread(threadId);
+        if (event.type === "message.created") {
+          const preview = (p.body || (p.attachments && p.attachments.length ? "[photo]" : "")).slice(0, 120);
+          const listed = state.threads.get(threadId);
+          if (listed) { listed.preview = preview; renderList(); } else refreshThread(threadId, preview);
+        }
         return;
       }
       case "note.created":
@@ -339,8 +345,11 @@
     } catch (e) { /* the next event or a reload shows it */ }
   }
 
-  async function refreshThread(id) {
-    try { upsertThread(await api("GET", `/api/v1/threads/${id}`)); } catch (e) { /* gone or not ours */ }
+  async function refreshThread(id, preview) {
+    try {
+      const thread = await api("GET", `/api/v1/threads/${id}`);
+      upsertThread(preview === undefined ? thread : { ...thread, preview });
+    } catch (e) { /* gone or not ours */ }
   }
 
   // ---- actions ------------------------------------------------------------------------------
