@@ -13,9 +13,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AuthenticationResult
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.security.session_auth import SessionAuth, SessionAuthMiddleware
 from litestar.stores.base import Store
+from litestar.types import Empty, Message, Scope
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
@@ -61,6 +62,34 @@ async def retrieve_user(session_data: dict[str, Any], connection: ASGIConnection
     return await to_thread.run_sync(_load_user, session_data.get("user_id"))
 
 
+_ROTATE = "textdesk.rotate_session"
+_NEW_ID = "textdesk.new_session_id"
+
+
+def rotate_session_id(scope: Scope) -> None:
+    """Give this response's session a fresh id (at login): an id planted before login is worthless."""
+    scope[_ROTATE] = True  # type: ignore[literal-required]
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    async def store_in_message(self, scope_session: Any, message: Message,
+                               connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        scope: Any = connection.scope
+        if scope.pop(_ROTATE, False) and scope_session is not Empty:
+            old = connection.cookies.get(self.config.key)
+            if old:
+                await self.delete(old, store=self.config.get_store_from_app(scope["app"]))
+            scope[_NEW_ID] = self.generate_session_id()
+        await super().store_in_message(scope_session, message, connection)
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return connection.scope.get(_NEW_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
 class SessionOrTokenMiddleware(SessionAuthMiddleware):
     """Session auth that also accepts `Authorization: Bearer <token>` for integrations."""
 
@@ -79,7 +108,7 @@ class SessionOrTokenMiddleware(SessionAuthMiddleware):
 def build_session_auth(store: Store, secure: bool) -> SessionAuth[CurrentUser, Any]:
     return SessionAuth[CurrentUser, Any](
         retrieve_user_handler=retrieve_user,
-        session_backend_config=ServerSideSessionConfig(
+        session_backend_config=RotatingSessionConfig(
             store="sessions", key="textdesk_session", httponly=True, samesite="lax", secure=secure,
             max_age=14 * 86400,
         ),

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from core.settings import get_settings
 from inbox.accounts import authenticate
 from inbox.models import Account, Event, Thread
-from web.auth import CurrentUser, clear_login_failures, login_locked, record_login_failure, scoped
+from web.auth import (
+    CurrentUser,
+    clear_login_failures,
+    login_locked,
+    record_login_failure,
+    rotate_session_id,
+    scoped,
+)
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -73,6 +80,7 @@ def login(request: Request[Any, Any, Any], db: Session, data: Form) -> Any:
         return again("That email and password do not match.", 401)
     clear_login_failures(email)
     request.set_session({"user_id": user.id})
+    rotate_session_id(request.scope)
     return Redirect(target, status_code=303)
 
 
