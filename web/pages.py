@@ -107,7 +107,11 @@ def _inbox(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int 
     bootstrap = {"me": {"id": request.user.id, "name": request.user.name, "role": request.user.role},
                  "account": {"id": account.id, "name": account.name, "timezone": account.timezone},
                  "last_event_id": last_event, "thread_id": thread_id}
-    return Template("inbox.html", context=nav_context(request) | {"bootstrap": bootstrap, "account": account})
+    from agent.service import HOW_TO_ENABLE, agent_available
+
+    agent_off = None if agent_available() else HOW_TO_ENABLE
+    return Template("inbox.html", context=nav_context(request) | {"bootstrap": bootstrap, "account": account,
+                                                                  "agent_off": agent_off})
 
 
 @get("/inbox", sync_to_thread=True)
