@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.queue import enqueue, enqueue_on_commit, get_redis
-from inbox import events, pacing
+from inbox import pacing
 from inbox.models import Contact, Message, SendingNumber
 from inbox.providers import ProviderError, get_provider
-from inbox.serializers import message_json
-from inbox.status import apply_pending, apply_status, error_reason
+from inbox.status import apply_pending, apply_status, emit_status, error_reason
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +53,6 @@ def schedule_delivery(session: Session, message: Message) -> None:
     )
 
 
-def _emit_status(session: Session, message: Message) -> None:
-    events.emit(
-        session,
-        message.account_id,
-        events.MESSAGE_STATUS,
-        {**message_json(message), "message_id": message.id},
-        thread_id=message.thread_id,
-    )
-
-
 def _recheck(session: Session, message: Message) -> str:
     """Re-run the gate at send time (state may have changed since the text was stored).
     Returns 'send', 'deferred' (re-enqueued) or 'blocked'."""
@@ -88,7 +77,7 @@ def _recheck(session: Session, message: Message) -> str:
         return "deferred"
     message.status, message.decision = "blocked", BLOCKED
     message.block_reason, message.block_detail = decision.block_reason, decision.detail
-    _emit_status(session, message)
+    emit_status(session, message)
     return "blocked"
 
 
@@ -132,7 +121,7 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
             return {"message_id": message_id, "result": "claimed elsewhere"}
         message = session.get(Message, message_id)
         assert message is not None
-        _emit_status(session, message)
+        emit_status(session, message)
         session.commit()
         to, from_, body = message.to_number, message.from_number, message.body
         service_sid = number.messaging_service_sid if number is not None else None
@@ -183,7 +172,7 @@ def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
         if will_retry:
             message.status = "queued"  # not accepted: the retry may send it
             message.error_message = f"Retrying: {exc.message}"
-            _emit_status(session, message)
+            emit_status(session, message)
         else:
             message.status = "sending"  # apply_status moves it forward to failed
             apply_status(session, message, "failed", exc.code)

@@ -89,6 +89,12 @@ def apply_status(
         message.error_message = error_reason(str(error_code))
         _carrier_consequences(session, message, str(error_code))
     session.flush()
+    emit_status(session, message)
+    return True
+
+
+def emit_status(session: Session, message: Message) -> None:
+    """Tell the account's browsers where a text stands now (after commit)."""
     events.emit(
         session,
         message.account_id,
@@ -96,7 +102,6 @@ def apply_status(
         {**message_json(message), "message_id": message.id},
         thread_id=message.thread_id,
     )
-    return True
 
 
 def _carrier_consequences(session: Session, message: Message, code: str) -> None:

@@ -29,6 +29,16 @@ STATUSES = ("open", "pending", "snoozed", "resolved")
 OWNERS = ("agent", "csr", "none")
 
 
+THREAD_ACTIONS = {
+    "escalate": actions.escalate,
+    "de-escalate": actions.deescalate,
+    "resolve": actions.resolve,
+    "reopen": actions.reopen,
+    "take-over": actions.take_over,
+    "hand-back": actions.hand_back,
+}
+
+
 def _text_field(data: Any, name: str) -> str:
     if not isinstance(data, dict) or not isinstance(data.get(name), str):
         raise ValidationError(f"{name}: required, a string")
@@ -231,21 +241,10 @@ class InboxApi(Controller):
             action: str) -> dict[str, Any]:
         """escalate, de-escalate, resolve, reopen, take-over, hand-back, read."""
         thread = _thread(db, thread_id, request.user)
-        actor = _actor(db, request.user)
-        if action == "escalate":
-            actions.escalate(db, thread, actor=actor)
-        elif action == "de-escalate":
-            actions.deescalate(db, thread, actor=actor)
-        elif action == "resolve":
-            actions.resolve(db, thread, actor=actor)
-        elif action == "reopen":
-            actions.reopen(db, thread, actor=actor)
-        elif action == "take-over":
-            actions.take_over(db, thread, actor=actor)
-        elif action == "hand-back":
-            actions.hand_back(db, thread, actor=actor)
-        elif action == "read":
+        if action == "read":
             actions.mark_read(db, thread)
+        elif action in THREAD_ACTIONS:
+            THREAD_ACTIONS[action](db, thread, actor=_actor(db, request.user))
         else:
             raise NotFoundException(f"no thread action {action!r}")
         db.commit()
