@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core import hooks
 from inbox import events
-from inbox.models import Contact, Note, Thread
-from inbox.serializers import thread_json
+from inbox.models import Note, Thread
 from inbox.threads import add_note
 
 
@@ -24,8 +24,6 @@ def hand_off(session: Session, thread: Thread, reason: str, summary: str, *, esc
         thread.status = "open"
     note = add_note(session, thread, f"AI agent handed off ({reason}): {summary.strip() or 'no summary'}",
                     author=None, author_kind="agent")
-    contact = session.get(Contact, thread.contact_id)
-    assert contact is not None
-    session.flush()
-    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    events.thread_changed(session, thread)
+    hooks.announce(session, hooks.THREAD_HANDED_OFF, thread=thread, reason=reason)
     return note

@@ -14,13 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent import guardrails, llm, tools
-from agent.config import agent_config
 from agent.handoff import hand_off
 from agent.prompts import history, latest_session, system_prompt
 from agent.service import HOW_TO_ENABLE, agent_available
 from core.db import session_scope, utcnow
 from core.queue import get_redis
-from followups.models import Followup
+from core.settings import get_settings
 from inbox.models import Account, Contact, Message, Thread
 from inbox.sending import send_text
 
@@ -77,13 +76,10 @@ def _recent(session: Session, thread: Thread, direction: str, sender: str) -> li
 
 
 def _context(session: Session, account: Account, thread: Thread, contact: Contact, now: datetime) -> tools.ToolContext:
-    followup = session.scalar(select(Followup).where(Followup.thread_id == thread.id)
-                              .order_by(Followup.id.desc()).limit(1))
+    # Which follow-up (and variant) earned the booking is for follow-ups to say, when it is announced.
     booking_session = latest_session(session, thread)
-    return tools.ToolContext(
-        session, account, thread, contact, now, followup_id=followup.id if followup else None,
-        booking_session_id=followup.session_id if followup else (booking_session.id if booking_session else None),
-        variant=followup.variant if followup else None)
+    return tools.ToolContext(session, account, thread, contact, now,
+                             booking_session_id=booking_session.id if booking_session else None)
 
 
 def _say(session: Session, thread: Thread, message_id: int, text: str) -> Message | None:
@@ -138,7 +134,7 @@ def _confirmed(text: str, booked: str | None) -> str:
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
              now: datetime) -> dict[str, Any]:
     """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply."""
-    config = agent_config()
+    config = get_settings().agent
     trigger = guardrails.detect(_burst(session, thread), account.name)
     if trigger is None and guardrails.is_loop(_recent(session, thread, "inbound", "customer"),
                                               _recent(session, thread, "outbound", "agent")):

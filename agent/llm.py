@@ -16,7 +16,6 @@ import httpx
 from openai import APIConnectionError, APIStatusError, OpenAI
 from openai.types.chat import ChatCompletion
 
-from agent.config import agent_config
 from agent.models import LlmCall
 from core.db import session_scope
 from core.settings import get_settings
@@ -63,7 +62,7 @@ def _record(account_id: int, thread_id: int | None, model: str, started: float,
 def chat(account_id: int, thread_id: int | None, messages: list[dict[str, Any]],
          tools: list[dict[str, Any]] | None = None, *, sleep: Callable[[float], None] = time.sleep) -> ChatCompletion:
     """One chat completion (with tools), retried on transient failures; raises LlmUnavailable."""
-    config = agent_config()
+    config = get_settings().agent
     model = get_settings().agent_model
     with make_client(config.timeout_seconds) as client:
         return _attempts(account_id, thread_id, client, model, messages, tools, sleep)
@@ -72,7 +71,7 @@ def chat(account_id: int, thread_id: int | None, messages: list[dict[str, Any]],
 def _attempts(account_id: int, thread_id: int | None, client: OpenAI, model: str,
               messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None,
               sleep: Callable[[float], None]) -> ChatCompletion:
-    config = agent_config()
+    config = get_settings().agent
     options: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0.2}
     if tools:
         options["tools"] = tools

@@ -1,63 +1,13 @@
-"""The booking calendar and the agent's records: job types, blackout dates, bookings, LLM calls."""
+"""The agent's own records: one row per LLM call (latency, tokens, failures)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-
-
-class JobType(Base):
-    __tablename__ = "job_types"
-    __table_args__ = (UniqueConstraint("account_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class BlackoutDate(Base):
-    __tablename__ = "blackout_dates"
-    __table_args__ = (UniqueConstraint("account_id", "day"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    day: Mapped[date] = mapped_column(Date)
-    reason: Mapped[str | None] = mapped_column(String(200))
-
-
-class Booking(Base):
-    """A booked job and what produced it.
-
-    `seat` numbers the technician capacity of a slot (0 .. capacity-1); the unique constraint on
-    (account, slot start, seat) is what makes two concurrent bookings unable to take the same last
-    place. A cancelled booking releases its seat by setting it to NULL.
-    """
-
-    __tablename__ = "bookings"
-    __table_args__ = (UniqueConstraint("account_id", "starts_at", "seat"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
-    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id", ondelete="SET NULL"))
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("booking_sessions.id", ondelete="SET NULL"))
-    variant: Mapped[str | None] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(12))  # agent, link, csr, scheduler
-    job_type: Mapped[str | None] = mapped_column(String(200))
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    seat: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked, cancelled
-    external_job_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class LlmCall(Base):

@@ -16,9 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import describe_hours, job_types, zone
-from agent.models import Booking
-from followups.models import BookingSession
+from bookings.calendar import describe_hours, job_types, zone
+from bookings.models import Booking, BookingSession
 from inbox.models import Account, Contact, Message, Thread
 
 HISTORY_LIMIT = 20

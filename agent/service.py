@@ -1,6 +1,7 @@
-"""The booking agent's entry points, used by the inbox (inbound texts) and follow-ups.
+"""The booking agent's reactions to what the inbox and follow-ups announce (`register` wires them).
 
-INTERFACE used by other packages: `agent_available`, `schedule_turn`, `start_followup_conversation`.
+- a customer's text on a thread the agent owns schedules one debounced agent turn (after commit);
+- a follow-up in agent mode hands the thread to the agent, which sends its opening text.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy.orm import Session
 
-from agent.config import agent_config
+from agent.prompts import opening_text
+from core import hooks
 from core.db import on_commit, utcnow
 from core.queue import enqueue, get_redis
+from core.settings import get_settings
 from inbox.models import Account, Contact, Message, Thread
+from inbox.sending import send_text
 
 TURN_JOB = "agent.jobs.run_turn"
 HOW_TO_ENABLE = "Set OPENAI_API_KEY (or OPENAI_BASE_URL for a self-hosted model) and restart to turn the AI agent on."
@@ -21,8 +25,6 @@ HOW_TO_ENABLE = "Set OPENAI_API_KEY (or OPENAI_BASE_URL for a self-hosted model)
 
 def agent_available() -> bool:
     """True when an LLM endpoint is configured (OPENAI_API_KEY or OPENAI_BASE_URL)."""
-    from core.settings import get_settings
-
     return get_settings().agent_enabled
 
 
@@ -32,14 +34,13 @@ def turn_job_id(message_id: int) -> str:
 
 
 def schedule_turn(session: Session, message: Message) -> None:
-    """Called for an inbound customer message on a thread the agent owns, inside the inbound
-    transaction: enqueues (after commit) one agent turn keyed by the message, debounced."""
+    """Enqueue (after commit) one agent turn keyed by the inbound message, debounced."""
     if not agent_available():
         return
     if message.id is None:
         session.flush()
     job_id = turn_job_id(message.id)
-    delay = agent_config().debounce_seconds
+    delay = get_settings().agent.debounce_seconds
     message_id = message.id
 
     def _enqueue() -> None:
@@ -51,21 +52,29 @@ def schedule_turn(session: Session, message: Message) -> None:
     on_commit(session, _enqueue)
 
 
+def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,
+                     compliance: str | None) -> None:
+    """A customer's text on a thread the agent owns gets the agent's answer; keywords never do."""
+    if compliance is None and thread.owner == "agent" and not contact.opted_out:
+        schedule_turn(session, message)
+
+
 def start_followup_conversation(session: Session, thread: Thread, followup_id: int) -> Message | None:
     """Agent-mode follow-up: the agent's opening text (through the send gate); the thread's owner
-    becomes the agent. Returns None when the agent is unavailable (the caller falls back to link mode)
+    becomes the agent. None when the agent is unavailable (the caller falls back to link mode)
     or a person already has the thread."""
-    from agent.prompts import opening_text
-
     if not agent_available() or thread.owner == "csr" or thread.escalated:
         return None
     account = session.get(Account, thread.account_id)
     contact = session.get(Contact, thread.contact_id)
     assert account is not None and contact is not None
-    from inbox.sending import send_text  # local: sending imports the inbox's delivery chain
-
     thread.owner = "agent"
     message = send_text(session, thread, opening_text(session, account, thread, contact), sender="agent")
     if message.decision != "blocked":
         thread.agent_messages += 1
     return message
+
+
+def register() -> None:
+    hooks.register(hooks.TEXT_RECEIVED, on_text_received)
+    hooks.register(hooks.THREAD_TO_AGENT, start_followup_conversation)

@@ -16,18 +16,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import (
+from bookings.calendar import (
     MAX_RANGE_DAYS,
     PARTS_OF_DAY,
     SlotUnavailable,
-    booking_json,
     get_backend,
     job_type_named,
     job_types,
     zone,
 )
-from agent.models import Booking
-from inbox import events
+from bookings.models import Booking
 from inbox.models import Account, Contact, Thread
 
 HANDOFF_REASONS = ("customer_request", "frustration", "out_of_scope", "pricing", "emergency", "loop", "other")
@@ -43,9 +41,7 @@ class ToolContext:
     thread: Thread
     contact: Contact
     now: datetime
-    followup_id: int | None = None
-    booking_session_id: int | None = None
-    variant: str | None = None
+    booking_session_id: int | None = None  # the scheduler session the customer started, if any
 
 
 @dataclass
@@ -215,8 +211,7 @@ def book_slot(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
                               "use reschedule_booking to move it, or hand off if they need a second visit")
     booking = get_backend(ctx.account).book(
         ctx.session, ctx.account, job, start, contact_id=ctx.contact.id, thread_id=ctx.thread.id, source="agent",
-        followup_id=ctx.followup_id, session_id=ctx.booking_session_id, variant=ctx.variant, now=ctx.now)
-    events.emit(ctx.session, ctx.account.id, events.BOOKING_CREATED, booking_json(booking), thread_id=ctx.thread.id)
+        session_id=ctx.booking_session_id, now=ctx.now)
     return ToolOutcome({"booked": True, "booking_id": booking.id, "job_type": job.name,
                         "start": booking.starts_at.astimezone(zone(ctx.account)).isoformat(),  # type: ignore[union-attr]
                         "label": slot_label(ctx, booking.starts_at)}, booking=booking)  # type: ignore[arg-type]

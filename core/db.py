@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_e
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.settings import get_settings
+from core.settings import get_settings, on_reset
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,9 @@ def reset_engine() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
+
+
+on_reset(reset_engine)
 
 
 @contextmanager

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
-from sqlalchemy.orm import Session
 
-from core.db import on_commit
-from core.settings import get_settings
+from core.settings import get_settings, on_reset
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +41,19 @@ def reset_redis() -> None:
     get_redis.cache_clear()
 
 
+on_reset(reset_redis)
+
+
 def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue(func: Any, *args: Any, job_id: str | None = None,
+def enqueue(job: str, *args: Any, job_id: str | None = None,
             at: datetime | None = None, retry: Retry | None = None, **kwargs: Any) -> Any:
-    """Enqueue now, or at `at` (on a worker with the scheduler), with an optional deterministic id."""
+    """Enqueue the job function named `job` (dotted path: no import needed to schedule work) now,
+    or at `at` on a worker with the scheduler, with an optional deterministic id."""
     queue = get_queue()
     options: dict[str, Any] = {"job_id": job_id, "retry": retry, "failure_ttl": 7 * 86400}
     if at is not None:
-        return queue.enqueue_at(at, func, *args, **options, **kwargs)
-    return queue.enqueue(func, *args, **options, **kwargs)
-
-
-def enqueue_on_commit(session: Session, func: Callable[..., Any] | str, *args: Any, **options: Any) -> None:
-    """Enqueue a job once `session` commits, so a worker never reads a row that was rolled back."""
-    on_commit(session, lambda: enqueue(func, *args, **options))
+        return queue.enqueue_at(at, job, *args, **options, **kwargs)
+    return queue.enqueue(job, *args, **options, **kwargs)

@@ -7,6 +7,7 @@ and the command line turns that into a one-line message and a non-zero exit.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -154,6 +155,14 @@ class Settings:
         return settings
 
 
+_on_reset: list[Callable[[], None]] = []
+
+
+def on_reset(callback: Callable[[], None]) -> None:
+    """Run `callback` when settings are forgotten (what was built from them must be rebuilt)."""
+    _on_reset.append(callback)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once."""
@@ -163,7 +172,5 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings and everything built from them (tests, `serve` after it set the Redis URL)."""
     get_settings.cache_clear()
-    from core import db, queue  # local import: both modules import this one
-
-    db.reset_engine()
-    queue.reset_redis()
+    for callback in _on_reset:
+        callback()

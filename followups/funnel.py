@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from agent.models import Booking
+from bookings.models import Booking
 from followups.models import Followup, TrackedLink
 from inbox.models import ConsentEvent, Message
 

@@ -1,4 +1,4 @@
-"""Follow-up tables: booking sessions from scheduler widgets, follow-ups, variants, tracked links."""
+"""Follow-up tables: scheduler event receipts, follow-ups, variants, tracked links."""
 
 from __future__ import annotations
 
@@ -23,24 +23,6 @@ class SchedulerEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class BookingSession(Base):
-    __tablename__ = "booking_sessions"
-    __table_args__ = (UniqueConstraint("account_id", "external_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    external_id: Mapped[str] = mapped_column(String(128))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
-    url: Mapped[str | None] = mapped_column(Text)
-    job_type: Mapped[str | None] = mapped_column(String(200))
-    job_notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="abandoned")  # abandoned, completed
-    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FollowupVariant(Base):
@@ -74,7 +56,6 @@ class Followup(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     cancelled_by: Mapped[str | None] = mapped_column(String(32))
     sent_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

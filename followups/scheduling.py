@@ -18,11 +18,12 @@ from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bookings.models import BookingSession
 from core.db import on_commit, utcnow
 from core.queue import enqueue, get_redis
 from core.settings import get_settings
 from followups import variants
-from followups.models import BookingSession, Followup
+from followups.models import Followup
 from inbox.models import Account
 
 log = logging.getLogger(__name__)

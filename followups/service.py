@@ -1,28 +1,26 @@
-"""Follow-up state changes other areas call: cancelling, in the caller's transaction.
-
-INTERFACE used by other packages: `cancel_pending_for_contact` (the inbound pipeline calls it for a
-reply or an opt-out, in the same transaction as the message).
-"""
+"""Follow-ups' state changes, and their reactions to what the inbox and bookings announce
+(`register` wires them): a reply or an opt-out cancels the contact's pending follow-ups, in the
+same transaction as the text; a booking is attributed to the follow-up that led to it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bookings.models import Booking
+from core import hooks
 from core.db import utcnow
 from followups.models import Followup
 from inbox import events
-
-CANCEL_REASONS = ("inbound_reply", "opt_out", "csr", "session_completed", "csr_replied")
+from inbox.models import Contact, Message, Thread
+from inbox.serializers import iso
 
 
 def followup_json(followup: Followup) -> dict[str, Any]:
     """The API and event shape of a follow-up (CONTRACTS.md, plus a few readable extras)."""
-    from inbox.serializers import iso
-
     return {
         "id": followup.id, "session_id": followup.session_id, "contact_id": followup.contact_id,
         "thread_id": followup.thread_id, "due_at": iso(followup.due_at), "status": followup.status,
@@ -55,9 +53,34 @@ def cancel_pending_for_contact(session: Session, account_id: int, contact_id: in
 
 def recently_sent(session: Session, followup: Followup, hours: int, now: datetime | None = None) -> bool:
     """Whether another follow-up went to the same contact within `hours` (the per-contact limit)."""
-    from datetime import timedelta
-
     since = (now or utcnow()) - timedelta(hours=hours)
     return session.scalar(select(Followup.id).where(
         Followup.account_id == followup.account_id, Followup.contact_id == followup.contact_id,
         Followup.id != followup.id, Followup.status == "sent", Followup.sent_at >= since).limit(1)) is not None
+
+
+def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,
+                     compliance: str | None) -> None:
+    """Any text from the customer (a keyword too) means they are talking to us: no automated nudge."""
+    cancel_pending_for_contact(session, contact.account_id, contact.id, "inbound_reply")
+
+
+def on_opted_out(session: Session, *, contact: Contact, source: str) -> None:
+    cancel_pending_for_contact(session, contact.account_id, contact.id, "opt_out")
+
+
+def attribute_booking(session: Session, *, booking: Booking) -> None:
+    """A booking made on a thread a follow-up reached is that follow-up's (and its variant's)."""
+    if booking.followup_id is not None or booking.thread_id is None or booking.source not in ("agent", "csr"):
+        return  # a scheduler's own booking says itself which follow-up (if any) led to it
+    followup = session.scalar(select(Followup).where(Followup.thread_id == booking.thread_id)
+                              .order_by(Followup.id.desc()).limit(1))
+    if followup is not None:
+        booking.followup_id, booking.variant = followup.id, followup.variant
+        booking.session_id = followup.session_id
+
+
+def register() -> None:
+    hooks.register(hooks.CONTACT_OPTED_OUT, on_opted_out)
+    hooks.register(hooks.TEXT_RECEIVED, on_text_received)
+    hooks.register(hooks.BOOKING_CREATED, attribute_booking)

@@ -7,21 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent.models import Booking
+from bookings.models import Booking, BookingSession
+from bookings.records import announce_created
 from core.db import utcnow
 from followups import links
-from followups.models import BookingSession, Followup
+from followups.models import Followup
 from followups.scheduling import schedule_followup
 from followups.service import cancel
-from inbox import events
+from inbox.contacts import thread_for, upsert_contact
 from inbox.models import Account, Contact, Thread
-from inbox.phones import timezone_of
-from inbox.serializers import iso, thread_json
-
-OPEN_STATUSES = ("open", "pending", "snoozed")
 
 
 @dataclass(frozen=True)
@@ -43,37 +39,6 @@ class SessionEvent:
     starts_at: datetime | None
 
 
-def upsert_contact(session: Session, account: Account, event: SessionEvent) -> Contact:
-    """The account's contact for this phone, created if new; details the widget sent fill the gaps."""
-    contact = session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.phone == event.phone))
-    if contact is None:
-        try:
-            with session.begin_nested():  # a concurrent event for the same phone may insert it first
-                contact = Contact(account_id=account.id, phone=event.phone, name=event.name, email=event.email,
-                                  zip=event.zip, timezone=timezone_of(event.phone, account.timezone))
-                session.add(contact)
-        except IntegrityError:
-            contact = session.scalars(select(Contact).where(
-                Contact.account_id == account.id, Contact.phone == event.phone)).one()
-    for field in ("name", "email", "zip"):
-        if getattr(event, field) and not getattr(contact, field):
-            setattr(contact, field, getattr(event, field))
-    return contact
-
-
-def thread_for(session: Session, account_id: int, contact: Contact) -> Thread:
-    """The contact's most recent unresolved thread, or a new open one."""
-    thread = session.scalar(select(Thread).where(
-        Thread.account_id == account_id, Thread.contact_id == contact.id, Thread.status.in_(OPEN_STATUSES),
-    ).order_by(Thread.id.desc()).limit(1))
-    if thread is None:
-        thread = Thread(account_id=account_id, contact_id=contact.id, status="open", owner="none")
-        session.add(thread)
-        session.flush()
-        events.emit(session, account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
-    return thread
-
-
 def _booking_session(session: Session, account: Account, event: SessionEvent, contact: Contact,
                      thread: Thread) -> BookingSession:
     row = session.scalar(select(BookingSession).where(
@@ -91,8 +56,8 @@ def _booking_session(session: Session, account: Account, event: SessionEvent, co
 
 def session_abandoned(session: Session, account: Account, event: SessionEvent) -> Followup | None:
     """Store the session and schedule its one follow-up (None if it is already completed or has one)."""
-    contact = upsert_contact(session, account, event)
-    thread = thread_for(session, account.id, contact)
+    contact = upsert_contact(session, account, event.phone, name=event.name, email=event.email, zip=event.zip)
+    thread = thread_for(session, contact, reopen=False)
     booking = _booking_session(session, account, event, contact, thread)
     if booking.status == "completed":  # events can arrive out of order: completed wins
         return None
@@ -103,8 +68,8 @@ def session_abandoned(session: Session, account: Account, event: SessionEvent) -
 def session_completed(session: Session, account: Account, event: SessionEvent) -> Booking:
     """Cancel the session's follow-up (the customer booked alone) and record the booking, attributed to
     the follow-up's link when the customer tapped it."""
-    contact = upsert_contact(session, account, event)
-    thread = thread_for(session, account.id, contact)
+    contact = upsert_contact(session, account, event.phone, name=event.name, email=event.email, zip=event.zip)
+    thread = thread_for(session, contact, reopen=False)
     booking_session = _booking_session(session, account, event, contact, thread)
     booking_session.status = "completed"
     booking_session.completed_at = event.occurred_at
@@ -119,13 +84,4 @@ def session_completed(session: Session, account: Account, event: SessionEvent) -
                       job_type=event.job_type or booking_session.job_type, starts_at=event.starts_at,
                       external_job_id=event.job_id, status="booked", created_at=utcnow())
     session.add(booking)
-    session.flush()
-    events.emit(session, account.id, events.BOOKING_CREATED, booking_json(booking), thread_id=booking.thread_id)
-    return booking
-
-
-def booking_json(booking: Booking) -> dict[str, object]:
-    return {"id": booking.id, "contact_id": booking.contact_id, "thread_id": booking.thread_id,
-            "followup_id": booking.followup_id, "variant": booking.variant, "source": booking.source,
-            "starts_at": iso(booking.starts_at), "job_type": booking.job_type,
-            "created_at": iso(booking.created_at)}
+    return announce_created(session, booking)

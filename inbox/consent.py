@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import hooks
 from core.db import utcnow
-from inbox.models import Account, ConsentEvent, Contact, Message, Thread
+from inbox.models import ConsentEvent, Contact, Thread
 
 # A YES counts as written marketing consent only this long after the request.
 OPT_IN_WINDOW = timedelta(days=7)
@@ -72,7 +73,7 @@ def opt_out(
     if contact.marketing_opt_in:
         contact.marketing_opt_in = None
     _flag_threads(session, contact, True)
-    return record(
+    event = record(
         session,
         contact,
         "opt_out",
@@ -81,6 +82,8 @@ def opt_out(
         message_id=message_id,
         actor_user_id=actor_user_id,
     )
+    hooks.announce(session, hooks.CONTACT_OPTED_OUT, contact=contact, source=source)
+    return event
 
 
 def opt_in(
@@ -95,7 +98,7 @@ def opt_in(
     """The contact opts back in to (transactional) texts."""
     contact.opted_out = False
     _flag_threads(session, contact, False)
-    return record(
+    event = record(
         session,
         contact,
         "opt_in",
@@ -104,6 +107,8 @@ def opt_in(
         message_id=message_id,
         actor_user_id=actor_user_id,
     )
+    hooks.announce(session, hooks.CONTACT_OPTED_IN, contact=contact, source=source)
+    return event
 
 
 def pending_marketing_request(
@@ -137,38 +142,3 @@ def confirm_marketing(
         message_id=message_id,
         now=now,
     )
-
-
-def request_marketing_opt_in(
-    session: Session, thread: Thread, *, user_id: int | None = None, now: datetime | None = None
-) -> Message:
-    """Send the double opt-in request ("Reply YES to get texts from …") and mark the contact pending.
-
-    The request itself is a transactional text and goes through the send gate (so it is blocked
-    for an opted-out contact, and the contact stays as they were).
-    """
-    from inbox.sending import BLOCKED, send_text  # local: sending imports models this module shares
-
-    contact = session.get(Contact, thread.contact_id)
-    account = session.get(Account, thread.account_id)
-    assert contact is not None and account is not None
-    body = (
-        f"Reply YES to get offers and reminders by text from {account.name}. "
-        "Msg & data rates may apply. Reply STOP to opt out."
-    )
-    message = send_text(
-        session, thread, body, sender="csr" if user_id else "system", user_id=user_id, now=now
-    )
-    if message.decision != BLOCKED:
-        contact.marketing_opt_in = "pending"
-        record(
-            session,
-            contact,
-            "opt_in_requested",
-            source="csr" if user_id else "web_form",
-            category="marketing",
-            message_id=message.id,
-            actor_user_id=user_id,
-            now=now,
-        )
-    return message

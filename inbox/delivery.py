@@ -13,21 +13,20 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from rq import Retry, get_current_job
+from rq import get_current_job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import session_scope
-from core.queue import enqueue, enqueue_on_commit, get_redis
+from core.db import on_commit, session_scope, utcnow
+from core.queue import get_redis
 from inbox import pacing
 from inbox.models import Contact, Message, SendingNumber
 from inbox.providers import ProviderError, get_provider
+from inbox.sending import BLOCKED, DEFERRED, OPTED_OUT, enqueue_delivery
 from inbox.status import apply_pending, apply_status, emit_status, error_reason
 
 log = logging.getLogger(__name__)
 
-# Seconds between attempts after a 429 or 5xx.
-RETRY_INTERVALS = [10, 30, 90, 300, 900]
 # A worker sleeps for its number's pacing slot only this long; a later slot goes back to RQ.
 MAX_PACING_SLEEP = 1.0
 
@@ -36,49 +35,22 @@ class RetryableSendError(RuntimeError):
     """The provider did not accept the text this time; RQ tries again later."""
 
 
-def job_id_for(message_id: int, at: datetime | None = None) -> str:
-    """Deterministic per attempt time, so a deferral never overwrites the job that scheduled it."""
-    return f"deliver-message-{message_id}" + (f"-{int(at.timestamp())}" if at else "")
-
-
-def schedule_delivery(session: Session, message: Message) -> None:
-    """Enqueue the send once this transaction commits; a deferred text at its `retry_at`."""
-    enqueue_on_commit(
-        session,
-        deliver_message,
-        message.id,
-        job_id=job_id_for(message.id, message.retry_at),
-        at=message.retry_at,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-    )
-
-
 def _recheck(session: Session, message: Message) -> str:
-    """Re-run the gate at send time (state may have changed since the text was stored).
-    Returns 'send', 'deferred' (re-enqueued) or 'blocked'."""
-    from inbox.sending import BLOCKED, DEFERRED, QUIET_HOURS, check_sendability
-
+    """What can have changed since the gate decided: the contact opted out, or a deferred text's
+    hour has not come yet. Returns 'send', 'deferred' (re-enqueued for its hour) or 'blocked'."""
     contact = session.get(Contact, message.contact_id)
     assert contact is not None
-    # Quiet hours were judged when the text was written; only a deferred text is judged again.
-    decision = check_sendability(
-        session,
-        contact,
-        message.category,
-        compliance_reply=message.compliance,
-        quiet_hours=message.decision == DEFERRED,
-    )
-    if decision.allowed:
-        return "send"
-    if decision.reasons == [QUIET_HOURS] and message.sender != "csr":
-        message.decision, message.retry_at = DEFERRED, decision.retry_at
-        message.block_reason, message.block_detail = QUIET_HOURS, decision.detail
-        schedule_delivery(session, message)
+    if contact.opted_out and not message.compliance:
+        message.status, message.decision = "blocked", BLOCKED
+        message.block_reason = OPTED_OUT
+        message.block_detail = "the contact opted out of texts before it went out (they can text START to opt back in)"
+        emit_status(session, message)
+        return "blocked"
+    if message.decision == DEFERRED and message.retry_at is not None and message.retry_at > utcnow():
+        message_id, retry_at = message.id, message.retry_at
+        on_commit(session, lambda: enqueue_delivery(message_id, retry_at))
         return "deferred"
-    message.status, message.decision = "blocked", BLOCKED
-    message.block_reason, message.block_detail = decision.block_reason, decision.detail
-    emit_status(session, message)
-    return "blocked"
+    return "send"
 
 
 def _claim(session: Session, message_id: int) -> bool:
@@ -109,9 +81,7 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         slot = pacing.reserve(get_redis(), [number])
         if slot is not None and slot.wait() > MAX_PACING_SLEEP:
             # Hold the slot and free the worker: the next run sends at that time without reserving again.
-            at = datetime.fromtimestamp(slot.at, UTC)
-            enqueue(deliver_message, message_id, slot.at, job_id=job_id_for(message_id, at) + "-paced", at=at,
-                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+            enqueue_delivery(message_id, datetime.fromtimestamp(slot.at, UTC), slot.at, suffix="-paced")
             return {"message_id": message_id, "result": "paced"}
         slot_at = slot.at if slot is not None else None
     if slot_at is not None:
@@ -183,13 +153,3 @@ def _failed(message_id: int, exc: ProviderError) -> dict[str, Any]:
         raise RetryableSendError(f"message {message_id}: {exc.message}")
     log.warning("message %s failed: %s (code %s)", message_id, exc.message, exc.code)
     return {"message_id": message_id, "result": "failed", "error_code": exc.code}
-
-
-def enqueue_delivery_now(message_id: int) -> None:
-    """Send a stored message now (the CLI and tests use this; the app schedules through send_text)."""
-    enqueue(
-        deliver_message,
-        message_id,
-        job_id=job_id_for(message_id),
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-    )

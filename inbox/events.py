@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import on_commit
-from inbox.models import Event
+from core.queue import get_redis
+from inbox.models import Contact, Event, Thread
+from inbox.serializers import thread_json
 
 MESSAGE_CREATED = "message.created"
 MESSAGE_STATUS = "message.status"
@@ -32,8 +34,6 @@ def channel_for(account_id: int) -> str:
 
 
 def _publish(account_id: int, data: dict[str, Any]) -> None:
-    from core.queue import get_redis  # local: keeps this module importable without Redis settings
-
     get_redis().publish(channel_for(account_id), json.dumps(data, default=str))
 
 
@@ -46,6 +46,14 @@ def emit(session: Session, account_id: int, type: str, payload: dict[str, Any],
     data = envelope(event)
     on_commit(session, lambda: _publish(account_id, data))
     return event
+
+
+def thread_changed(session: Session, thread: Thread, contact: Contact | None = None) -> Event:
+    """`thread.updated` with the thread as the list shows it (the one way to announce a thread change)."""
+    session.flush()
+    contact = contact or session.get(Contact, thread.contact_id)
+    assert contact is not None
+    return emit(session, thread.account_id, THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
 
 
 def publish_ephemeral(account_id: int, type: str, payload: dict[str, Any]) -> None:

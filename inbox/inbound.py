@@ -2,8 +2,8 @@
 
 One transaction: find the account, drop a repeat delivery, recognise compliance keywords and
 act on them (ledger, flags, confirmation) before anything else, store the message, update the
-thread, then route: cancel the contact's pending follow-ups and, if the agent owns the thread,
-schedule its turn. Events and jobs go out only after the caller commits.
+thread, then announce `hooks.TEXT_RECEIVED` so its consumers react (follow-ups cancel, the agent
+takes its turn). Events and jobs go out only after the caller commits.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent import service as agent_service
+from core import hooks
 from core.db import utcnow
-from followups import service as followups_service
 from inbox import consent, events
 from inbox.accounts import ValidationError
 from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
+from inbox.contacts import thread_for, upsert_contact
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, display, to_e164
 from inbox.sending import segments_of, send_text
-from inbox.serializers import message_json, thread_json
+from inbox.serializers import message_json
 
 log = logging.getLogger(__name__)
 
@@ -73,32 +73,6 @@ def _phone(raw: str, field: str) -> str:
         return to_e164(raw)
     except InvalidPhone as exc:
         raise ValidationError(f"{field}: {exc}") from None
-
-
-def _contact(session: Session, account: Account, phone: str) -> Contact:
-    found = session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.phone == phone))
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():  # two first texts from the same person at once: one contact
-            contact = Contact(account_id=account.id, phone=phone)
-            session.add(contact)
-        return contact
-    except IntegrityError:
-        return session.scalars(
-            select(Contact).where(Contact.account_id == account.id, Contact.phone == phone)
-        ).one()
-
-
-def _thread(session: Session, contact: Contact) -> Thread:
-    thread = session.scalar(
-        select(Thread).where(Thread.contact_id == contact.id).order_by(Thread.id.desc()).limit(1)
-    )
-    if thread is None:
-        thread = Thread(account_id=contact.account_id, contact_id=contact.id, opted_out=contact.opted_out)
-        session.add(thread)
-        session.flush()
-    return thread
 
 
 def _existing(session: Session, provider_sid: str) -> Message | None:
@@ -152,8 +126,8 @@ def receive_sms(
             + (f" or uses {messaging_service_sid}" if messaging_service_sid else "")
         )
     now = now or utcnow()
-    contact = _contact(session, account, from_)
-    thread = _thread(session, contact)
+    contact = upsert_contact(session, account, from_)
+    thread = thread_for(session, contact, reopen=True)
     message = Message(
         account_id=account.id,
         thread_id=thread.id,
@@ -185,9 +159,10 @@ def receive_sms(
     result = InboundResult(message=message, thread=thread, contact=contact)
     # Compliance first: before routing, before the agent.
     _apply_compliance(session, account, contact, thread, message, classify(body, opt_out_type), result, now)
-    _route(session, thread, contact, message, result)
-    session.flush()
-    events.emit(session, account.id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    # Then whoever acts on texts (follow-ups, the agent) reacts, in this transaction.
+    hooks.announce(session, hooks.TEXT_RECEIVED, message=message, thread=thread, contact=contact,
+                   compliance=result.compliance)
+    events.thread_changed(session, thread, contact)
     return result
 
 
@@ -253,14 +228,3 @@ def _apply_compliance(
         )
     if reply and not provider_answers:
         result.reply = send_text(session, thread, reply, sender="system", compliance_reply=True, now=now)
-
-
-def _route(
-    session: Session, thread: Thread, contact: Contact, message: Message, result: InboundResult
-) -> None:
-    reason = "opt_out" if result.compliance == OPT_OUT else "inbound_reply"
-    followups_service.cancel_pending_for_contact(session, thread.account_id, contact.id, reason)
-    if result.compliance is not None:
-        return  # keywords are answered by compliance, never by the agent
-    if thread.owner == "agent" and not contact.opted_out and agent_service.agent_available():
-        agent_service.schedule_turn(session, message)

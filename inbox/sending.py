@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
-from inbox import events
+from core.db import on_commit, utcnow
+from core.queue import enqueue, get_redis
+from inbox import events, pacing
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, timezone_of, to_e164
 from inbox.segments import count_segments
-from inbox.serializers import message_json, thread_json
+from inbox.serializers import message_json
 
 # Block reason codes (CONTRACTS.md).
 OPTED_OUT = "opted_out"
@@ -93,15 +95,9 @@ def next_allowed_time(now: datetime, zone: str) -> datetime | None:
 
 
 def pick_sender(session: Session, contact: Contact, category: str) -> SendingNumber | None:
-    """The account number registered for `category`; the one the contact last texted, if it qualifies."""
-    flag = SendingNumber.marketing if category == "marketing" else SendingNumber.transactional
-    numbers = list(
-        session.scalars(
-            select(SendingNumber)
-            .where(SendingNumber.account_id == contact.account_id, flag.is_(True))
-            .order_by(SendingNumber.id)
-        )
-    )
+    """The account number registered for `category`: the one the contact last texted, if it qualifies
+    (they know it); otherwise the one whose pacing slot opens first, so a burst spreads over them."""
+    numbers = pacing.numbers_for(session, contact.account_id, category)
     if not numbers:
         return None
     last_to = session.scalar(
@@ -110,7 +106,10 @@ def pick_sender(session: Session, contact: Contact, category: str) -> SendingNum
         .order_by(Message.id.desc())
         .limit(1)
     )
-    return next((n for n in numbers if n.phone == last_to), numbers[0])
+    sticky = next((n for n in numbers if n.phone == last_to), None)
+    if sticky is not None or len(numbers) == 1:
+        return sticky or numbers[0]
+    return pacing.earliest(get_redis(), numbers)
 
 
 def _in_conversation(session: Session, contact: Contact, now: datetime) -> bool:
@@ -236,12 +235,18 @@ def send_text(
     user_id: int | None = None,
     compliance_reply: bool = False,
     now: datetime | None = None,
+    decision: Decision | None = None,
+    deliver: bool = True,
 ) -> Message:
     """Store an outbound message with the gate's decision and, if allowed, hand it to the provider
     after commit (an RQ job). A blocked message is stored with status `blocked`, `decision`
     `blocked` and its `block_reason`; a message deferred by quiet hours is `queued` with `retry_at`
     (`decision` `deferred`). Emits `message.created` (and `thread.updated`). Never raises for a
     block: the caller reads `message.decision`.
+
+    `decision`: the gate's verdict for this text when the caller already asked for it (a follow-up
+    asks before it composes its text), so the gate runs once. `deliver=False`: the caller runs
+    `inbox.delivery.deliver_message` itself once it committed (a worker already busy with the text).
     """
     if sender not in SENDERS:
         raise ValueError(f"sender must be one of {', '.join(SENDERS)}, got {sender!r}")
@@ -249,9 +254,8 @@ def send_text(
     contact = session.get(Contact, thread.contact_id)
     assert contact is not None
     body = with_footer(body, category)
-    decision = check_sendability(
-        session, contact, category, now, compliance_reply=compliance_reply, body=body
-    )
+    if decision is None:
+        decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply, body=body)
     deferrable = decision.reasons == [QUIET_HOURS] and sender != "csr"
     if decision.allowed:
         status, verdict = "queued", SEND
@@ -288,11 +292,31 @@ def send_text(
     events.emit(
         session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id
     )
-    events.emit(
-        session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id
-    )
-    if verdict != BLOCKED:
-        from inbox.delivery import schedule_delivery  # local: delivery imports this module
-
+    events.thread_changed(session, thread, contact)
+    if verdict == DEFERRED or (verdict == SEND and deliver):
         schedule_delivery(session, message)
     return message
+
+
+# Seconds between delivery attempts after a 429 or 5xx from the provider.
+DELIVERY_RETRY_INTERVALS = [10, 30, 90, 300, 900]
+DELIVERY_JOB = "inbox.delivery.deliver_message"
+
+
+def delivery_job_id(message_id: int, at: datetime | None = None) -> str:
+    """Deterministic per attempt time, so a deferral never overwrites the job that scheduled it."""
+    return f"deliver-message-{message_id}" + (f"-{int(at.timestamp())}" if at else "")
+
+
+def enqueue_delivery(message_id: int, at: datetime | None = None, slot_at: float | None = None,
+                     suffix: str = "") -> None:
+    """Put the delivery job on RQ (at `at`, holding a pacing slot `slot_at` if one was reserved)."""
+    args = (message_id,) if slot_at is None else (message_id, slot_at)
+    enqueue(DELIVERY_JOB, *args, job_id=delivery_job_id(message_id, at) + suffix, at=at,
+            retry=Retry(max=len(DELIVERY_RETRY_INTERVALS), interval=DELIVERY_RETRY_INTERVALS))
+
+
+def schedule_delivery(session: Session, message: Message) -> None:
+    """Enqueue the send once this transaction commits; a deferred text at its `retry_at`."""
+    message_id, at = message.id, message.retry_at
+    on_commit(session, lambda: enqueue_delivery(message_id, at))

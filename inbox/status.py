@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from inbox import events
+from core.queue import get_redis
+from inbox import consent, events
 from inbox.models import Contact, Message
 from inbox.serializers import message_json
 
 log = logging.getLogger(__name__)
 
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3}
-FINAL = ("delivered", "undelivered", "failed")
 # Twilio's MessageStatus values → textdesk's.
 PROVIDER_STATUS = {
     "accepted": "queued",
@@ -110,12 +110,7 @@ def _carrier_consequences(session: Session, message: Message, code: str) -> None
     if contact is None:
         return
     if code == OPTED_OUT_CODE and not contact.opted_out:
-        from inbox.consent import opt_out  # local: consent sends confirmations through sending
-
-        opt_out(session, contact, source="provider", raw_text=f"provider error {code}", message_id=message.id)
-        from followups.service import cancel_pending_for_contact
-
-        cancel_pending_for_contact(session, contact.account_id, contact.id, "opt_out")
+        consent.opt_out(session, contact, source="provider", raw_text=f"provider error {code}", message_id=message.id)
     elif code in INVALID_NUMBER_CODES:
         contact.line_type = "invalid" if code == "21211" else "landline"
 
@@ -145,8 +140,6 @@ def handle_callback(
 
 
 def _remember(provider_sid: str, status: str, error_code: str | None) -> None:
-    from core.queue import get_redis
-
     redis = get_redis()
     key = _pending_key(provider_sid)
     raw = redis.get(key)
@@ -158,8 +151,6 @@ def _remember(provider_sid: str, status: str, error_code: str | None) -> None:
 
 def apply_pending(session: Session, message: Message) -> None:
     """Apply a callback that arrived before `message.provider_sid` was stored."""
-    from core.queue import get_redis
-
     if not message.provider_sid:
         return
     raw = get_redis().getdel(_pending_key(message.provider_sid))

@@ -10,20 +10,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import get_settings
 from inbox import events
 from inbox.accounts import ValidationError
-from inbox.models import Contact, Note, Thread, User
-from inbox.serializers import note_json, thread_json
+from inbox.models import Note, Thread, User
+from inbox.serializers import note_json
 
 NOTE_MAX = 4000
 
 
 def _changed(session: Session, thread: Thread) -> Thread:
-    session.flush()
-    contact = session.get(Contact, thread.contact_id)
-    assert contact is not None
-    events.emit(session, thread.account_id, events.THREAD_UPDATED, thread_json(thread, contact),
-                thread_id=thread.id)
+    events.thread_changed(session, thread)
     return thread
 
 
@@ -122,11 +119,9 @@ def take_over(session: Session, thread: Thread, *, actor: User) -> Thread:
 
 def hand_back(session: Session, thread: Thread, *, actor: User) -> Thread:
     """Give the conversation back to the AI agent; it answers the customer's next text."""
-    from agent.service import agent_available
-
     if thread.owner == "agent":
         return thread
-    if not agent_available():
+    if not get_settings().agent_enabled:
         raise ValidationError("owner: the AI agent is off "
                               "(set OPENAI_API_KEY or OPENAI_BASE_URL to turn it on)")
     if thread.opted_out:

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from core.db import make_engine
-from core.models import metadata
+from web.wiring import metadata
 
 
 def run(connection: Connection) -> None:

@@ -36,8 +36,10 @@ else:
 from sqlalchemy import text  # noqa: E402
 
 from core import db, queue  # noqa: E402
-from core.models import metadata  # noqa: E402
-from core.settings import reset_settings  # noqa: E402
+from core.settings import get_settings, reset_settings  # noqa: E402
+from web.wiring import metadata, wire  # noqa: E402
+
+wire()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -84,7 +86,9 @@ def _has_sqlite_sequence(conn: object) -> bool:
 def _clean(_schema: None) -> Iterator[None]:
     _empty_tables()
     queue.get_redis().flushdb()
+    get_settings.cache_clear()  # a test's environment is read afresh, once
     yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

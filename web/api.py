@@ -15,12 +15,15 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bookings.models import Booking, BookingSession
 from core.db import utcnow
+from followups.models import Followup
 from inbox import threads as actions
 from inbox.accounts import ValidationError
 from inbox.events import events_since
 from inbox.models import Account, ConsentEvent, Contact, Message, Note, Thread, User
 from inbox.phones import display
+from inbox.sending import check_sendability, send_text
 from inbox.serializers import iso, message_json, note_json, thread_json
 from web.auth import CurrentUser, scoped
 
@@ -101,8 +104,6 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
 
 def contact_panel(db: Session, account: Account, contact: Contact, thread: Thread) -> dict[str, Any]:
     """What a rep sees beside the thread: number, local time, consent, sessions, follow-ups, bookings."""
-    from agent.models import Booking
-    from followups.models import BookingSession, Followup
 
     zone = contact.timezone or account.timezone
     consent = db.scalars(select(ConsentEvent).where(ConsentEvent.account_id == account.id,
@@ -135,8 +136,6 @@ def contact_panel(db: Session, account: Account, contact: Contact, thread: Threa
 
 
 def _sendability(db: Session, contact: Contact) -> dict[str, Any] | None:
-    from inbox.sending import check_sendability
-
     try:
         decision = check_sendability(db, contact, "transactional", utcnow())
     except NotImplementedError:
@@ -188,7 +187,6 @@ class InboxApi(Controller):
     def send_message(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
                      data: dict[str, Any]) -> dict[str, Any]:
         """A rep's reply; the send gate decides, and a block is stored with its reason (still 201)."""
-        from inbox.sending import send_text
 
         thread = _thread(db, thread_id, request.user)
         body = _text_field(data, "body").strip()

@@ -8,8 +8,8 @@ from litestar import Request, get
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import booking_json
-from agent.models import Booking
+from bookings.models import Booking
+from bookings.records import booking_json
 from inbox.accounts import ValidationError
 from web.auth import CurrentUser
 

@@ -30,6 +30,7 @@ from core.queue import redis_url
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
 from web.auth import build_session_auth
+from web.wiring import wire
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -84,6 +85,7 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Respon
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    wire()
     aredis = AsyncRedis.from_url(redis_url())
     with session_scope() as session:
         secret = instance_secret(session, settings.secret_key)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import to_thread
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
@@ -20,6 +21,7 @@ from litestar.types import Empty, Message, Scope
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
+from core.queue import get_redis
 from inbox.accounts import user_for_token
 from inbox.models import User
 
@@ -57,7 +59,6 @@ def _load_token_user(token: str) -> CurrentUser | None:
 
 
 async def retrieve_user(session_data: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
-    from anyio import to_thread
 
     return await to_thread.run_sync(_load_user, session_data.get("user_id"))
 
@@ -96,7 +97,6 @@ class SessionOrTokenMiddleware(SessionAuthMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            from anyio import to_thread
 
             user = await to_thread.run_sync(_load_token_user, header[7:].strip())
             if user is None:
@@ -125,7 +125,6 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
 
 def scoped(session: Session, model: Any, object_id: int, user: CurrentUser) -> Any:
     """The row if it belongs to the caller's account, else a 404 (another account's id looks absent)."""
-    from litestar.exceptions import NotFoundException
 
     row = session.get(model, object_id)
     if row is None or getattr(row, "account_id", None) != user.account_id:
@@ -146,7 +145,6 @@ def _login_keys(email: str, address: str) -> list[tuple[str, int]]:
 
 def login_locked(email: str, address: str) -> int:
     """Seconds until another attempt is allowed for this email/address; 0 when it may try now."""
-    from core.queue import get_redis
 
     redis = get_redis()
     wait = 0
@@ -160,7 +158,6 @@ def login_locked(email: str, address: str) -> int:
 
 def record_login_failure(email: str, address: str) -> None:
     """Count one failed login against the email and the client address."""
-    from core.queue import get_redis
 
     redis = get_redis()
     for key, _ in _login_keys(email, address):
@@ -171,6 +168,5 @@ def record_login_failure(email: str, address: str) -> None:
 
 def clear_login_failures(email: str) -> None:
     """A successful login forgives the email's earlier typos (not the address's)."""
-    from core.queue import get_redis
 
     get_redis().delete(_login_keys(email, "")[0][0])

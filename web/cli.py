@@ -13,7 +13,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rq import SimpleWorker
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from core.db import session_scope
+from core.embedded_redis import EmbeddedRedis
+from core.migrate import upgrade
+from core.queue import QUEUE_NAMES, get_redis
 from core.settings import SettingsError, get_settings, reset_settings
+from followups.scheduling import start_reconciler
+from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
+from inbox.models import Account, User
+from web.app import create_app
+from web.wiring import wire
 
 EXIT_USAGE = 2
 
@@ -36,36 +49,23 @@ def _die_with_parent() -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from core.migrate import upgrade
-
     upgrade()
     print(f"database is up to date ({_safe_url(get_settings().database_url)})")
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from rq import SimpleWorker
-
-    from core.queue import QUEUE_NAMES, get_redis
-
     # SimpleWorker runs jobs in this process: no fork, so the SQLAlchemy pool is never shared.
     worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis())
-    from followups.scheduling import start_reconciler
 
     start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
 
 
 def _in_session(fn: Callable[[Any], Any]) -> Any:
-    from core.db import session_scope
-    from core.migrate import upgrade
-    from inbox.accounts import ValidationError
-
     upgrade()  # a fresh install needs no separate `migrate` before its first account
     try:
         with session_scope() as session:
@@ -75,16 +75,12 @@ def _in_session(fn: Callable[[Any], Any]) -> Any:
 
 
 def cmd_account_create(args: argparse.Namespace) -> None:
-    from inbox.accounts import create_account
-
     account = _in_session(lambda s: create_account(s, args.name, args.timezone, args.scheduler_url, args.followup_mode))
     _emit(args, f"created account {account.id} ({account.name})\nwebhook secret: {account.webhook_secret}",
           {"id": account.id, "webhook_secret": account.webhook_secret})
 
 
 def cmd_number_add(args: argparse.Namespace) -> None:
-    from inbox.accounts import add_number
-
     if not (args.transactional or args.marketing):
         args.transactional = True  # a number registered for nothing could never send
     number = _in_session(lambda s: add_number(s, args.account_id, args.phone, args.transactional, args.marketing,
@@ -95,8 +91,6 @@ def cmd_number_add(args: argparse.Namespace) -> None:
 
 
 def cmd_user_create(args: argparse.Namespace) -> None:
-    from inbox.accounts import create_user
-
     if not args.password_stdin:
         _die("pass the password on standard input with --password-stdin")
     password = sys.stdin.readline().rstrip("\r\n")
@@ -105,19 +99,11 @@ def cmd_user_create(args: argparse.Namespace) -> None:
 
 
 def cmd_token_create(args: argparse.Namespace) -> None:
-    from inbox.accounts import create_token
-
     token = _in_session(lambda s: create_token(s, args.email))
     _emit(args, token, {"token": token})
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from sqlalchemy import select
-
-    from core.migrate import upgrade
-    from inbox.accounts import add_number, create_account, create_user
-    from inbox.models import Account, User
-
     upgrade()
     password = secrets.token_urlsafe(9)
     email = "admin@demo.textdesk.local"
@@ -147,8 +133,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from core.embedded_redis import EmbeddedRedis
-    from core.migrate import upgrade
 
     settings = get_settings()
     upgrade()
@@ -172,7 +156,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
             worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
                                       preexec_fn=_die_with_parent)
             print(f"rq worker with scheduler: pid {worker.pid}", flush=True)
-        from web.app import create_app
 
         config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
                                 ws="websockets-sansio", proxy_headers=True)
@@ -255,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         get_settings()
+        wire()
         args.func(args)
     except SettingsError as exc:
         _die(str(exc))

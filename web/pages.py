@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agent.service import HOW_TO_ENABLE, agent_available
 from core.settings import get_settings
 from inbox.accounts import authenticate
 from inbox.models import Account, Event, Thread
@@ -107,7 +108,6 @@ def _inbox(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int 
     bootstrap = {"me": {"id": request.user.id, "name": request.user.name, "role": request.user.role},
                  "account": {"id": account.id, "name": account.name, "timezone": account.timezone},
                  "last_event_id": last_event, "thread_id": thread_id}
-    from agent.service import HOW_TO_ENABLE, agent_available
 
     agent_off = None if agent_available() else HOW_TO_ENABLE
     return Template("inbox.html", context=nav_context(request) | {"bootstrap": bootstrap, "account": account,

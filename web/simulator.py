@@ -9,12 +9,13 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.settings import get_settings
 from inbox.accounts import ValidationError
-from inbox.models import Contact, Message, SendingNumber, Thread
+from inbox.inbound import receive_sms
+from inbox.models import Contact, Event, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, display, to_e164
 from inbox.serializers import message_json
 from web.auth import CurrentUser
@@ -57,9 +58,7 @@ def _conversation(db: Session, account_id: int, phone: str) -> tuple[Thread | No
 def simulator_page(request: Request[CurrentUser, Any, Any], db: Session) -> Template:
     """Pick a customer number and text the business."""
     _dev_only()
-    from sqlalchemy import func
 
-    from inbox.models import Event
 
     numbers = [{"phone": n.phone, "display": display(n.phone)} for n in _numbers(db, request.user.account_id)]
     last_event = db.scalar(select(func.max(Event.id)).where(Event.account_id == request.user.account_id)) or 0
@@ -79,7 +78,6 @@ def conversation(request: Request[CurrentUser, Any, Any], db: Session, phone: st
 @post("/simulator/messages", sync_to_thread=True, status_code=201)
 def text_in(request: Request[CurrentUser, Any, Any], db: Session, data: dict[str, Any]) -> dict[str, Any]:
     """The customer texts one of the account's numbers; it goes through the real inbound pipeline."""
-    from inbox.inbound import receive_sms
 
     _dev_only()
     if not isinstance(data, dict):

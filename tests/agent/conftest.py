@@ -18,8 +18,8 @@ import pytest
 import respx
 from sqlalchemy.orm import Session
 
-from agent.models import JobType
 from agent.service import schedule_turn
+from bookings.models import JobType
 from core.db import utcnow
 from core.settings import get_settings
 from inbox.accounts import add_number, create_account

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from agent.calendar import BuiltinCalendar
+from bookings.calendar import BuiltinCalendar
 from tests.agent.conftest import local, make_shop, next_weekday
 from tests.factories import make_tenant
 

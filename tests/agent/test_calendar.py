@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agent.calendar import BuiltinCalendar, SlotUnavailable
-from agent.models import BlackoutDate, Booking, JobType
+from bookings.calendar import BuiltinCalendar, SlotUnavailable
+from bookings.models import BlackoutDate, Booking, JobType
 from core.db import get_sessionmaker, utcnow
 from inbox.models import Account
 from tests.agent.conftest import Shop, local, next_weekday, other_contact

@@ -12,10 +12,12 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import BuiltinCalendar
-from agent.models import Booking, LlmCall
+from agent.models import LlmCall
 from agent.service import start_followup_conversation
-from followups.models import BookingSession, Followup
+from bookings.calendar import BuiltinCalendar
+from bookings.models import Booking, BookingSession
+from core.settings import get_settings
+from followups.models import Followup
 from inbox.models import Event, Note, Thread
 from tests.agent.conftest import ScriptedLLM, Shop, completion, customer_texts, local, next_weekday, outbound
 
@@ -229,6 +231,7 @@ def test_a_burst_of_three_texts_gets_one_answer(session, shop, llm: ScriptedLLM,
 
 def test_turns_are_debounced_by_the_configured_delay(session, shop, llm: ScriptedLLM, worker, monkeypatch):
     monkeypatch.setenv("TEXTDESK_AGENT_DEBOUNCE_SECONDS", "30")
+    get_settings.cache_clear()
     customer_texts(session, shop.thread, "hello")
     worker()  # not due yet: nothing answered
     assert outbound(session, shop.thread) == [] and llm.route.call_count == 0
@@ -241,6 +244,7 @@ def test_turns_are_debounced_by_the_configured_delay(session, shop, llm: Scripte
 
 def test_tool_rounds_per_turn_are_capped(session, shop, llm: ScriptedLLM, worker, monkeypatch):
     monkeypatch.setenv("TEXTDESK_AGENT_MAX_TOOL_ROUNDS", "2")
+    get_settings.cache_clear()
     day = next_weekday(2).isoformat()
     ask = ("find_slots", {"job_type": "Drain cleaning", "date_from": day, "date_to": day})
     llm.then(completion(tool_calls=[ask]), completion(tool_calls=[ask]))
@@ -252,6 +256,7 @@ def test_tool_rounds_per_turn_are_capped(session, shop, llm: ScriptedLLM, worker
 
 def test_agent_messages_per_thread_are_capped(session, shop, llm: ScriptedLLM, worker, monkeypatch):
     monkeypatch.setenv("TEXTDESK_AGENT_MAX_MESSAGES", "3")
+    get_settings.cache_clear()
     shop.thread.agent_messages = 3
     session.commit()
     customer_texts(session, shop.thread, "and what about next week")
@@ -320,7 +325,7 @@ def test_no_booking_lock_is_held_while_the_model_thinks(session, shop, llm: Scri
     """While the agent waits on the LLM after booking, another booking of the same day goes through at once."""
     from sqlalchemy import text
 
-    from agent.calendar import BuiltinCalendar
+    from bookings.calendar import BuiltinCalendar
     from core.db import get_sessionmaker
     from inbox.models import Account
     from tests.agent.conftest import other_contact

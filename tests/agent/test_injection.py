@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.calendar import BuiltinCalendar
-from agent.models import Booking
+from bookings.calendar import BuiltinCalendar
+from bookings.models import Booking
 from core.db import utcnow
 from tests.agent.conftest import (
     LA,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from agent import llm as agent_llm
 from agent.models import LlmCall
+from core.settings import get_settings
 from tests.agent.conftest import ScriptedLLM, Shop, completion
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -18,6 +19,7 @@ def test_transient_failures_are_retried_with_exponential_backoff(session: Sessio
                                                                  monkeypatch) -> None:
     monkeypatch.setenv("TEXTDESK_AGENT_BACKOFF_SECONDS", "0.5")
     monkeypatch.setenv("TEXTDESK_AGENT_RETRIES", "3")
+    get_settings.cache_clear()
     llm.then(httpx.Response(429, json={"error": {"message": "slow down"}}), httpx.Response(503, text="busy"),
              httpx.ConnectTimeout("no route"), completion("hello"))
     sleeps: list[float] = []

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from agent.prompts import history, opening_text, system_prompt
-from followups.models import BookingSession
+from bookings.models import BookingSession
 from tests.agent.conftest import Shop, customer_texts
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from agent.models import Booking
 from agent.tools import ToolContext, execute
+from bookings.models import Booking
 from core.db import utcnow
 from tests.agent.conftest import LA, Shop, local, next_weekday
 

@@ -4,7 +4,7 @@ from sqlalchemy import inspect
 
 from core import db
 from core.migrate import downgrade, upgrade
-from core.models import metadata
+from web.wiring import metadata
 
 
 def test_migrations_downgrade_to_nothing_and_upgrade_to_the_models() -> None:

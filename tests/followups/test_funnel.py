@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.models import Booking
+from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from followups.funnel import funnel
-from followups.models import BookingSession, Followup, TrackedLink
+from followups.models import Followup, TrackedLink
 from inbox.models import ConsentEvent, Contact, Message, Thread
 from tests.factories import make_tenant
 

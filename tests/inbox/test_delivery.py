@@ -11,14 +11,14 @@ import respx
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-import inbox.delivery
 import inbox.providers
+import inbox.sending
 from core.queue import get_queue
 from core.settings import get_settings
 from inbox.accounts import add_number
-from inbox.delivery import deliver_message, enqueue_delivery_now
+from inbox.delivery import deliver_message
 from inbox.models import ConsentEvent, Contact, Event, Message, Thread
-from inbox.sending import send_text
+from inbox.sending import enqueue_delivery, send_text
 from tests.factories import make_tenant
 from tests.inbox.helpers import daytime_zone, make_thread, nighttime_zone
 
@@ -84,7 +84,7 @@ def twilio(monkeypatch):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(inbox.delivery, "RETRY_INTERVALS", [0, 0])
+    monkeypatch.setattr(inbox.sending, "DELIVERY_RETRY_INTERVALS", [0, 0])
 
 
 def queued_text(session, body: str = "On our way", **contact) -> Message:
@@ -152,7 +152,7 @@ def test_a_row_with_a_provider_id_is_never_sent_again(session, worker, twilio) -
     route = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     message = queued_text(session)
     worker()
-    enqueue_delivery_now(message.id)  # the same job again, as a retry or a duplicate enqueue would
+    enqueue_delivery(message.id)  # the same job again, as a retry or a duplicate enqueue would
     worker()
     assert deliver_message(message.id)["result"].startswith("skipped")
     assert route.call_count == 1

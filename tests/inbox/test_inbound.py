@@ -7,10 +7,11 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from agent import service as agent_service
+from bookings.models import BookingSession
 from core.queue import get_queue
-from followups.models import BookingSession, Followup
-from inbox.consent import request_marketing_opt_in
+from followups.models import Followup
 from inbox.inbound import receive_sms
+from inbox.marketing import request_marketing_opt_in
 from inbox.models import ConsentEvent, Contact, Event, Message, Thread
 from tests.factories import make_tenant
 from tests.inbox.helpers import MIDDAY

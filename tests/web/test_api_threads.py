@@ -192,9 +192,10 @@ def test_hand_back_is_refused_while_the_agent_is_off(client, session) -> None:
 
 
 def test_hand_back_gives_the_thread_to_the_agent_when_it_is_on(client, session, monkeypatch) -> None:
-    import agent.service
+    from core.settings import get_settings
 
-    monkeypatch.setattr(agent.service, "agent_available", lambda: True)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    get_settings.cache_clear()
     tenant = make_tenant(session)
     thread = make_thread(session, tenant, owner="csr", escalated=True)
     body = client.post(f"/api/v1/threads/{thread.id}/hand-back", headers=tenant.auth).json()

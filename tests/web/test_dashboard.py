@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from agent.models import Booking, LlmCall
+from agent.models import LlmCall
+from bookings.models import Booking
 from inbox.models import Contact
 from tests.factories import make_tenant
 

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from bookings.models import BookingSession
 from core.db import utcnow
-from followups.models import BookingSession, Followup
+from followups.models import Followup
 from inbox.models import Contact, Message, Note, Thread
 from tests.factories import make_tenant
 

@@ -10,10 +10,10 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
-from agent.models import Booking
+from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from core.queue import get_queue
-from followups.models import BookingSession, Followup, SchedulerEvent, TrackedLink
+from followups.models import Followup, SchedulerEvent, TrackedLink
 from followups.scheduling import job_id
 from inbox.models import Contact, Thread
 from tests.factories import make_tenant

@@ -27,7 +27,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agent.models import BlackoutDate, Booking, JobType
+from bookings.models import BlackoutDate, Booking, JobType
+from bookings.records import announce_changed, announce_created
 from core.db import utcnow
 from inbox.models import Account
 
@@ -85,19 +86,6 @@ def job_type_named(session: Session, account: Account, name: str) -> JobType | N
     """The active job type with this name (case and spacing ignored), or None."""
     wanted = " ".join(name.split()).casefold()
     return next((j for j in job_types(session, account) if j.name.casefold() == wanted), None)
-
-
-def booking_json(booking: Booking) -> dict[str, object]:
-    """A booking as the API and the `booking.created` event show it."""
-    return {
-        "id": booking.id, "contact_id": booking.contact_id, "thread_id": booking.thread_id,
-        "followup_id": booking.followup_id, "session_id": booking.session_id, "variant": booking.variant,
-        "source": booking.source, "status": booking.status, "job_type": booking.job_type,
-        "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,
-        "ends_at": booking.ends_at.isoformat() if booking.ends_at else None,
-        "external_job_id": booking.external_job_id,
-        "created_at": booking.created_at.isoformat() if booking.created_at else None,
-    }
 
 
 def zone(account: Account) -> ZoneInfo:
@@ -226,7 +214,8 @@ class BuiltinCalendar:
         booking = Booking(account_id=account.id, contact_id=contact_id, thread_id=thread_id, followup_id=followup_id,
                           session_id=session_id, variant=variant, source=source, job_type=job_type.name,
                           status="booked")
-        return _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+        _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+        return announce_created(session, booking)
 
     def reschedule(self, session: Session, account: Account, booking: Booking, starts_at: datetime, *,
                    contact_id: int, now: datetime | None = None) -> Booking:
@@ -239,15 +228,15 @@ class BuiltinCalendar:
         start = starts_at.astimezone(UTC)
         if booking.starts_at == start:
             return booking
-        return _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+        _take_seat(session, account, booking, start, start + timedelta(minutes=job_type.duration_minutes))
+        return announce_changed(session, booking, "rescheduled")
 
     def cancel(self, session: Session, account: Account, booking: Booking, *, contact_id: int) -> Booking:
         """Cancel the contact's own booking and release its seat."""
         _own(account, booking, contact_id)
         booking.status = "cancelled"
         booking.seat = None
-        session.flush()
-        return booking
+        return announce_changed(session, booking, "cancelled")
 
 
 def _own(account: Account, booking: Booking, contact_id: int) -> None:
