@@ -8,8 +8,12 @@ channels plugin fans out to every connected CSR browser of that account.
 from __future__ import annotations
 
 import json
+import logging
+import queue
+import threading
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +21,8 @@ from core.db import on_commit
 from core.queue import get_redis
 from inbox.models import Contact, Event, Thread
 from inbox.serializers import thread_json
+
+log = logging.getLogger(__name__)
 
 MESSAGE_CREATED = "message.created"
 MESSAGE_STATUS = "message.status"
@@ -33,18 +39,43 @@ def channel_for(account_id: int) -> str:
     return f"account.{account_id}"
 
 
+_outgoing: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+_publisher: threading.Thread | None = None
+_publisher_lock = threading.Lock()
+
+
 def _publish(account_id: int, data: dict[str, Any]) -> None:
-    get_redis().publish(channel_for(account_id), json.dumps(data, default=str))
+    """Hand the event to this process's publisher thread: a request or job never waits on Redis for it."""
+    global _publisher
+    _outgoing.put((channel_for(account_id), json.dumps(data, default=str)))
+    if _publisher is None or not _publisher.is_alive():
+        with _publisher_lock:
+            if _publisher is None or not _publisher.is_alive():
+                _publisher = threading.Thread(target=_drain, name="textdesk-publisher", daemon=True)
+                _publisher.start()
+
+
+def _drain() -> None:
+    while True:
+        batch = [_outgoing.get()]
+        while len(batch) < 500 and not _outgoing.empty():
+            batch.append(_outgoing.get_nowait())
+        try:
+            pipe = get_redis().pipeline(transaction=False)
+            for channel, data in batch:
+                pipe.publish(channel, data)
+            pipe.execute()
+        except RedisError:
+            # The events are in the log: every browser catches up on them when it reconnects.
+            log.warning("redis unavailable: %d realtime events not pushed", len(batch))
 
 
 def emit(session: Session, account_id: int, type: str, payload: dict[str, Any],
          thread_id: int | None = None) -> Event:
     """Log an event in this transaction; publish it to the account's browsers after commit."""
     event = Event(account_id=account_id, type=type, thread_id=thread_id, payload=payload)
-    session.add(event)
-    session.flush()
-    data = envelope(event)
-    on_commit(session, lambda: _publish(account_id, data))
+    session.add(event)  # flushed with the rest of the transaction; its id is known by commit
+    on_commit(session, lambda: _publish(account_id, envelope(event)))
     return event
 
 
@@ -58,7 +89,7 @@ def thread_changed(session: Session, thread: Thread, contact: Contact | None = N
 
 def publish_ephemeral(account_id: int, type: str, payload: dict[str, Any]) -> None:
     """Presence and typing: published now, not logged, lost if nobody listens."""
-    _publish(account_id, {"id": None, "type": type, "payload": payload})
+    get_redis().publish(channel_for(account_id), json.dumps({"id": None, "type": type, "payload": payload}))
 
 
 def envelope(event: Event) -> dict[str, Any]:

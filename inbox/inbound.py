@@ -9,12 +9,13 @@ takes its turn). Events and jobs go out only after the caller commits.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import hooks
@@ -48,8 +49,29 @@ class InboundResult:
     reply: Message | None = None
 
 
+# Which account owns a number changes only when an admin adds or removes it; every inbound text asks.
+ACCOUNT_CACHE_SECONDS = 30.0
+_account_ids: dict[tuple[str, str | None], tuple[float, int]] = {}
+
+
 def find_account(session: Session, to: str, messaging_service_sid: str | None = None) -> Account | None:
-    """The account that owns the `To` number; else the one using the Messaging Service."""
+    """The account that owns the `To` number; else the one using the Messaging Service (cached briefly)."""
+    key = (to, messaging_service_sid)
+    cached = _account_ids.get(key)
+    if cached is not None and time.monotonic() - cached[0] < ACCOUNT_CACHE_SECONDS:
+        return session.get(Account, cached[1])
+    account = _lookup_account(session, to, messaging_service_sid)
+    if account is not None:
+        _account_ids[key] = (time.monotonic(), account.id)
+    return account
+
+
+def forget_accounts() -> None:
+    """Drop the number → account cache (a number was added or removed, or tests emptied the tables)."""
+    _account_ids.clear()
+
+
+def _lookup_account(session: Session, to: str, messaging_service_sid: str | None) -> Account | None:
     number = session.scalar(select(SendingNumber).where(SendingNumber.phone == to))
     if number is not None:
         return session.get(Account, number.account_id)
@@ -110,9 +132,7 @@ def receive_sms(
     if len(body) > MAX_BODY:
         raise ValidationError(f"Body: is {len(body)} characters; at most {MAX_BODY}")
     to, from_ = _phone(to, "To"), _phone(from_, "From")
-    existing = _existing(session, provider_sid)
-    if existing is not None:
-        return _duplicate_result(session, existing)
+    # No look-up for a repeat delivery first: the unique MessageSid catches it below, and repeats are rare.
     account = find_account(session, to, messaging_service_sid)
     if account is None:
         log.warning(
@@ -128,25 +148,15 @@ def receive_sms(
     now = now or utcnow()
     contact = upsert_contact(session, account, from_)
     thread = thread_for(session, contact, reopen=True)
-    message = Message(
-        account_id=account.id,
-        thread_id=thread.id,
-        contact_id=contact.id,
-        direction="inbound",
-        sender="customer",
-        body=body,
-        from_number=from_,
-        to_number=to,
-        provider_sid=provider_sid,
-        status="received",
-        attachments=list(media),
-        segments=segments_of(body),
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():  # the same MessageSid delivered twice at once: one message
-            session.add(message)
-    except IntegrityError:
+    row = {"account_id": account.id, "thread_id": thread.id, "contact_id": contact.id, "direction": "inbound",
+           "sender": "customer", "body": body, "from_number": from_, "to_number": to, "provider_sid": provider_sid,
+           "status": "received", "attachments": list(media), "segments": segments_of(body), "created_at": now}
+    # One statement stores the text or finds it already stored (the same MessageSid delivered twice,
+    # even at the same moment): no look-up first, no savepoint.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    message = session.scalar(insert(Message).values(row).on_conflict_do_nothing(index_elements=["provider_sid"])
+                             .returning(Message))
+    if message is None:
         existing = _existing(session, provider_sid)
         assert existing is not None
         return _duplicate_result(session, existing)

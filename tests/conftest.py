@@ -37,6 +37,7 @@ from sqlalchemy import text  # noqa: E402
 
 from core import db, queue  # noqa: E402
 from core.settings import get_settings, reset_settings  # noqa: E402
+from inbox.inbound import forget_accounts  # noqa: E402
 from web.wiring import metadata, wire  # noqa: E402
 
 wire()
@@ -87,6 +88,7 @@ def _clean(_schema: None) -> Iterator[None]:
     _empty_tables()
     queue.get_redis().flushdb()
     get_settings.cache_clear()  # a test's environment is read afresh, once
+    forget_accounts()
     yield
     get_settings.cache_clear()
 
