@@ -1,4 +1,5 @@
-"""The database: one engine per process, one declarative base, sessions for web, jobs and CLI.
+"""The database: one engine per process, one declarative base, and the one sessionmaker that web
+requests (`provide_session`), jobs and the CLI (`session_scope`) get their sessions from.
 
 Side effects that must only happen once a write is durable (realtime events, RQ jobs) are
 registered with `on_commit` and run after the session commits; a rollback drops them.
@@ -108,6 +109,15 @@ def session_scope() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def provide_session() -> Iterator[Session]:
+    """A session for one web request (Litestar's `db` dependency); the handler commits what it means to."""
+    session = get_sessionmaker()()
+    try:
+        yield session
     finally:
         session.close()
 

@@ -12,12 +12,12 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
-from litestar.plugins.sqlalchemy import SQLAlchemyPlugin, SQLAlchemySyncConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
 from redis.asyncio import Redis as AsyncRedis
 
-from core.db import get_engine, get_sessionmaker, session_scope
+from core.db import provide_session, session_scope
 from core.queue import redis_url
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
@@ -103,11 +103,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[*_route_handlers(), create_static_files_router(path="/static", directories=[HERE / "static"])],
         plugins=[
-            SQLAlchemyPlugin(config=SQLAlchemySyncConfig(engine_instance=get_engine(),
-                                                         session_maker=get_sessionmaker(),
-                                                         session_dependency_key="db")),
             channels,
         ],
+        dependencies={"db": Provide(provide_session, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf), prometheus.middleware],
         stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
