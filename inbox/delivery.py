@@ -94,6 +94,7 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         emit_status(session, message)
         session.commit()
         to, from_, body = message.to_number, message.from_number, message.body
+        contact_id, compliance = message.contact_id, message.compliance
         service_sid = number.messaging_service_sid if number is not None else None
     provider = get_provider()  # built before the gate, so the call follows its turn at once
     if number is not None:
@@ -102,19 +103,45 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         except TimeoutError:
             _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
             raise
-    try:
-        result = provider.send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
-    except ProviderError as exc:
-        return _failed(message_id, exc)
+    failure: ProviderError | None = None
     with session_scope() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        message.provider_sid = result.sid
-        message.decision = "send"
-        apply_status(session, message, result.status)
-        apply_pending(session, message)
+        # The contact stays locked from this look until the provider has answered: a STOP committed
+        # before is seen here, and one arriving meanwhile waits until this text is out.
+        if _opted_out_now(session, contact_id) and not compliance:
+            _block_opted_out(session, message_id)
+            return {"message_id": message_id, "result": "blocked"}
+        try:
+            result = provider.send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
+        except ProviderError as exc:
+            session.rollback()
+            failure = exc
+        else:
+            message = session.get(Message, message_id)
+            assert message is not None
+            message.provider_sid = result.sid
+            message.decision = "send"
+            apply_status(session, message, result.status)
+            apply_pending(session, message)
+    if failure is not None:
+        return _failed(message_id, failure)
     log.info("message %s sent as %s", message_id, result.sid)
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
+
+
+def _opted_out_now(session: Session, contact_id: int) -> bool:
+    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read
+    whether they opted out; held until this transaction ends. Opting out writes the same row."""
+    session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
+                    .execution_options(synchronize_session=False))
+    return bool(session.scalar(select(Contact.opted_out).where(Contact.id == contact_id)))
+
+
+def _block_opted_out(session: Session, message_id: int) -> None:
+    message = session.get(Message, message_id)
+    assert message is not None
+    message.status, message.decision, message.block_reason = "blocked", BLOCKED, OPTED_OUT
+    message.block_detail = "the contact opted out of texts just before it went out"
+    emit_status(session, message)
 
 
 def _release(message_id: int) -> None:
