@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rq.job import Job
 from sqlalchemy.orm import Session
 
 from agent.prompts import opening_text
 from core import hooks
-from core.db import on_commit, utcnow
-from core.queue import enqueue, get_redis
+from core.db import utcnow
+from core.outbox import enqueue_after_commit
 from core.settings import get_settings
 from inbox.models import Account, Contact, Message, Thread
 from inbox.sending import send_text
@@ -39,17 +38,11 @@ def schedule_turn(session: Session, message: Message) -> None:
         return
     if message.id is None:
         session.flush()
-    job_id = turn_job_id(message.id)
     delay = get_settings().agent.debounce_seconds
-    message_id = message.id
-
-    def _enqueue() -> None:
-        if Job.exists(job_id, connection=get_redis()):
-            return  # already queued or ran: one turn per message
-        at = utcnow() + timedelta(seconds=delay) if delay else None
-        enqueue(TURN_JOB, message_id, job_id=job_id, at=at)
-
-    on_commit(session, _enqueue)
+    # A repeat delivery of the same text never gets here (the inbox drops it), and the turn itself
+    # answers only the newest unanswered text: one answer per burst, however often it is enqueued.
+    at = utcnow() + timedelta(seconds=delay) if delay else None
+    enqueue_after_commit(session, TURN_JOB, message.id, job_id=turn_job_id(message.id), at=at)
 
 
 def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bookings.models import BookingSession
 from core.db import on_commit, utcnow
+from core.outbox import enqueue_after_commit
 from core.queue import enqueue, get_redis
 from core.settings import get_settings
 from followups import variants
@@ -45,25 +46,21 @@ def job_id(followup_id: int, due_at: datetime) -> str:
     return f"followup-{followup_id}-{int(due_at.timestamp())}"
 
 
+# Retried soon after a transient failure (a locked database); the row makes a retry harmless.
+SEND_RETRY_INTERVALS = [2, 10, 30]
+
+
 def enqueue_send(followup_id: int, at: datetime) -> None:
     """Put the send job on RQ for `at` (run at once if that is past); the id is derived from `at`."""
-    # Retried soon after a transient failure (a locked database); the row makes a retry harmless.
     enqueue(SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC),
-            retry=Retry(max=3, interval=[2, 10, 30]))
+            retry=Retry(max=len(SEND_RETRY_INTERVALS), interval=SEND_RETRY_INTERVALS))
 
 
 def enqueue_send_on_commit(session: Session, followup_id: int, at: datetime) -> None:
-    """Enqueue once the row is committed; a Redis outage is left to the reconciler."""
-
-    def _enqueue() -> None:
-        try:
-            enqueue_send(followup_id, at)
-            _ensure_reconciler_now_and_then()
-        except (RedisError, OSError):
-            # The row is stored; the reconciler enqueues it when Redis answers again.
-            log.warning("redis unavailable: follow-up %s left for the reconciler", followup_id)
-
-    on_commit(session, _enqueue)
+    """The send job, in this transaction's outbox: on RQ once the row is committed, or when Redis is back."""
+    enqueue_after_commit(session, SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC),
+                         retry=SEND_RETRY_INTERVALS)
+    on_commit(session, _ensure_reconciler_now_and_then)
 
 
 _reconciler_checked_at = 0.0
@@ -73,7 +70,10 @@ def _ensure_reconciler_now_and_then() -> None:
     """Restore the repeating reconciler if Redis lost it; checked at most once a minute per process."""
     global _reconciler_checked_at
     if time.monotonic() - _reconciler_checked_at >= RECONCILE_EVERY_SECONDS:
-        ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
+        try:
+            ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
+        except (RedisError, OSError):
+            return  # the worker restores it at start and every minute; nothing is lost meanwhile
         _reconciler_checked_at = time.monotonic()
 
 

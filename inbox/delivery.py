@@ -17,12 +17,12 @@ from rq import get_current_job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import on_commit, session_scope, utcnow
+from core.db import session_scope, utcnow
 from core.queue import get_redis
 from inbox import pacing
 from inbox.models import Contact, Message, SendingNumber
 from inbox.providers import ProviderError, get_provider
-from inbox.sending import BLOCKED, DEFERRED, OPTED_OUT, enqueue_delivery
+from inbox.sending import BLOCKED, DEFERRED, OPTED_OUT, enqueue_delivery, schedule_delivery
 from inbox.status import apply_pending, apply_status, emit_status, error_reason
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ def _recheck(session: Session, message: Message) -> str:
         emit_status(session, message)
         return "blocked"
     if message.decision == DEFERRED and message.retry_at is not None and message.retry_at > utcnow():
-        message_id, retry_at = message.id, message.retry_at
-        on_commit(session, lambda: enqueue_delivery(message_id, retry_at))
+        schedule_delivery(session, message)
         return "deferred"
     return "send"
 

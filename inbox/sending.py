@@ -27,7 +27,8 @@ from rq import Retry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import on_commit, utcnow
+from core.db import utcnow
+from core.outbox import enqueue_after_commit
 from core.queue import enqueue, get_redis
 from inbox import events, pacing
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
@@ -317,6 +318,9 @@ def enqueue_delivery(message_id: int, at: datetime | None = None, slot_at: float
 
 
 def schedule_delivery(session: Session, message: Message) -> None:
-    """Enqueue the send once this transaction commits; a deferred text at its `retry_at`."""
-    message_id, at = message.id, message.retry_at
-    on_commit(session, lambda: enqueue_delivery(message_id, at))
+    """The send job, in this transaction's outbox (RQ gets it after the commit); a deferred text at its
+    `retry_at`."""
+    if message.id is None:
+        session.flush()
+    enqueue_after_commit(session, DELIVERY_JOB, message.id, job_id=delivery_job_id(message.id, message.retry_at),
+                         at=message.retry_at, retry=DELIVERY_RETRY_INTERVALS)

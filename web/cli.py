@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from core.db import session_scope
 from core.embedded_redis import EmbeddedRedis
 from core.migrate import upgrade
+from core.outbox import start_relay
 from core.queue import QUEUE_NAMES, get_redis
 from core.settings import SettingsError, get_settings, reset_settings
 from followups.scheduling import start_reconciler
@@ -29,6 +31,7 @@ from web.app import create_app
 from web.wiring import wire
 
 EXIT_USAGE = 2
+WORKER_MAINTENANCE_SECONDS = 10
 
 
 def _die(message: str) -> None:
@@ -59,10 +62,18 @@ def _safe_url(url: str) -> str:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     # SimpleWorker runs jobs in this process: no fork, so the SQLAlchemy pool is never shared.
-    worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis())
-
-    start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
-    worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    # Maintenance every few seconds rather than RQ's ten minutes: it is what restarts the scheduler
+    # after it died on a lost Redis connection, so delayed follow-ups fire again soon after Redis returns.
+    worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
+    try:
+        start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
+    except RedisError:
+        print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
+    relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        relay.set()
 
 
 def _in_session(fn: Callable[[Any], Any]) -> Any:

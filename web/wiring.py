@@ -11,13 +11,14 @@ from sqlalchemy import MetaData
 from agent import models as agent_models
 from agent import service as agent_service
 from bookings import models as booking_models
+from core import outbox
 from core.db import Base
 from followups import models as followup_models
 from followups import service as followup_service
 from inbox import models as inbox_models
 
 # Importing every package's models is what puts their tables in the metadata (Alembic, tests).
-MODEL_MODULES = (inbox_models, booking_models, followup_models, agent_models)
+MODEL_MODULES = (outbox, inbox_models, booking_models, followup_models, agent_models)
 metadata: MetaData = Base.metadata  # the whole schema
 
 
