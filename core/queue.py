@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry
+from rq import Queue, Repeat, Retry
+from rq.job import Job
 
 from core.settings import get_settings, on_reset
 
@@ -57,3 +58,16 @@ def enqueue(job: str, *args: Any, job_id: str | None = None,
     if at is not None:
         return queue.enqueue_at(at, job, *args, **options, **kwargs)
     return queue.enqueue(job, *args, **options, **kwargs)
+
+
+def ensure_repeating(job: str, job_id: str, every_seconds: int, delay_seconds: int = 0) -> bool:
+    """Keep `job` running every `every_seconds` (RQ's Repeat re-schedules the same id after each run, on
+    any worker with the scheduler) unless it already is; True if it was scheduled now."""
+    redis = get_redis()
+    if Job.exists(job_id, connection=redis):
+        if Job.fetch(job_id, connection=redis).get_status(refresh=False) in ("scheduled", "queued", "started",
+                                                                                "deferred"):
+            return False
+    enqueue(job, job_id=job_id, at=datetime.now(UTC) + timedelta(seconds=delay_seconds),
+            repeat=Repeat(times=1_000_000, interval=every_seconds))
+    return True

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Repeat, Retry
+from rq import Retry
 from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bookings.models import BookingSession
 from core.db import on_commit, utcnow
 from core.outbox import enqueue_after_commit
-from core.queue import enqueue, get_redis
+from core.queue import enqueue, ensure_repeating, get_redis
 from core.settings import get_settings
 from followups import variants
 from followups.models import Followup
@@ -122,15 +122,7 @@ def reconcile(session: Session, now: datetime | None = None, limit: int = 5000) 
 
 def ensure_reconciler(redis: Any | None = None, delay_seconds: int = 0) -> bool:
     """Schedule the periodic reconciler unless it is already on RQ; True if it was scheduled now."""
-    redis = redis or get_redis()
-    if Job.exists(RECONCILE_JOB_ID, connection=redis):
-        job = Job.fetch(RECONCILE_JOB_ID, connection=redis)
-        if job.get_status(refresh=False) in ("scheduled", "queued", "started", "deferred"):
-            return False
-    # RQ's Repeat re-schedules the same job id after each run, on any worker with the scheduler.
-    enqueue(RECONCILE_JOB, job_id=RECONCILE_JOB_ID, at=utcnow() + timedelta(seconds=delay_seconds),
-            repeat=Repeat(times=1_000_000, interval=RECONCILE_EVERY_SECONDS))
-    return True
+    return ensure_repeating(RECONCILE_JOB, RECONCILE_JOB_ID, RECONCILE_EVERY_SECONDS, delay_seconds)
 
 
 def start_reconciler() -> None:

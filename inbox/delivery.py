@@ -52,15 +52,24 @@ def _recheck(session: Session, message: Message) -> str:
     return "send"
 
 
-def _claim(session: Session, message_id: int) -> bool:
-    """queued → sending, only for a row that was never handed to the provider."""
+def _claim(session: Session, message_id: int) -> datetime | None:
+    """queued → sending, only for a row that was never handed to the provider; the claim's time, which
+    the send checks again, or None if another run has it."""
+    claimed_at = utcnow()
     result = session.execute(
         update(Message)
         .where(Message.id == message_id, Message.status == "queued", Message.provider_sid.is_(None))
-        .values(status="sending")
+        .values(status="sending", claimed_at=claimed_at)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return claimed_at if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def _still_ours(session: Session, message_id: int, claimed_at: datetime) -> bool:
+    """Recovery may have handed a slow run's text to another worker meanwhile: then this run stops."""
+    row = session.execute(select(Message.status, Message.provider_sid, Message.claimed_at)
+                          .where(Message.id == message_id)).one()
+    return row.status == "sending" and row.provider_sid is None and row.claimed_at == claimed_at
 
 
 def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, Any]:
@@ -80,13 +89,14 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         slot = pacing.reserve(get_redis(), [number])
         if slot is not None and slot.wait() > MAX_PACING_SLEEP:
             # Hold the slot and free the worker: the next run sends at that time without reserving again.
-            enqueue_delivery(message_id, datetime.fromtimestamp(slot.at, UTC), slot.at, suffix="-paced")
+            enqueue_delivery(message_id, datetime.fromtimestamp(slot.at, UTC), slot.at, paced=True)
             return {"message_id": message_id, "result": "paced"}
         slot_at = slot.at if slot is not None else None
     if slot_at is not None:
         pacing.sleep_until(slot_at)
     with session_scope() as session:
-        if not _claim(session, message_id):
+        claimed_at = _claim(session, message_id)
+        if claimed_at is None:
             return {"message_id": message_id, "result": "claimed elsewhere"}
         message = session.get(Message, message_id)
         assert message is not None
@@ -109,6 +119,8 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         if _opted_out_now(session, contact_id) and not compliance:
             _block_opted_out(session, message_id)
             return {"message_id": message_id, "result": "blocked"}
+        if not _still_ours(session, message_id, claimed_at):
+            return {"message_id": message_id, "result": "claimed elsewhere"}
         try:
             result = provider.send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
         except ProviderError as exc:

@@ -140,6 +140,8 @@ class Message(Base):
     attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     segments: Mapped[int] = mapped_column(Integer, default=1)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a worker took the text to hand it to the provider (`sending`); recovery looks for old claims.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

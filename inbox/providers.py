@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
@@ -52,6 +53,10 @@ class Provider(Protocol):
         self, *, to: str, from_: str | None, body: str, messaging_service_sid: str | None = None
     ) -> SendResult: ...
 
+    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> SendResult | None:
+        """The text the provider accepted (same recipient, sender and body, since `since`), if any."""
+        ...
+
 
 class DevProvider:
     """Keeps texts in textdesk: the message row is the store, the simulator reads it."""
@@ -62,6 +67,9 @@ class DevProvider:
         self, *, to: str, from_: str | None, body: str, messaging_service_sid: str | None = None
     ) -> SendResult:
         return SendResult(sid="SMdev" + uuid.uuid4().hex[:29], status="delivered")
+
+    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> SendResult | None:
+        return None  # nothing leaves textdesk: a text whose send was interrupted was never sent
 
 
 # Twilio's statuses right after creation; everything later arrives by status callback.
@@ -114,6 +122,22 @@ class TwilioProvider:
             data = response.json()
             return SendResult(sid=data["sid"], status=_CREATED_STATUS.get(data.get("status", ""), "sending"))
         return self._error(response)
+
+    def find_sent(self, *, to: str, from_: str | None, body: str, since: datetime) -> SendResult | None:
+        """Twilio's message list, filtered by recipient, sender and date sent; matched on the body."""
+        params = {"To": to, "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "100"}
+        if from_:
+            params["From"] = from_
+        try:
+            response = self.client.get(self.url, params=params, auth=self.auth)
+        except httpx.TransportError as exc:
+            raise ProviderError(f"could not list sent texts: {exc}", retryable=True) from exc
+        if response.status_code != 200:
+            self._error(response)
+        for item in response.json().get("messages", []):
+            if item.get("body") == body and str(item.get("direction", "")).startswith("outbound"):
+                return SendResult(sid=item["sid"], status=_CREATED_STATUS.get(item.get("status", ""), "sent"))
+        return None
 
     @staticmethod
     def _error(response: httpx.Response) -> SendResult:

@@ -304,16 +304,19 @@ DELIVERY_RETRY_INTERVALS = [10, 30, 90, 300, 900]
 DELIVERY_JOB = "inbox.delivery.deliver_message"
 
 
-def delivery_job_id(message_id: int, at: datetime | None = None) -> str:
-    """Deterministic per attempt time, so a deferral never overwrites the job that scheduled it."""
+def delivery_job_id(message_id: int, at: datetime | None = None, paced: bool = False) -> str:
+    """Deterministic per attempt time, so a deferral never overwrites the job that scheduled it; a
+    paced run (waiting for its number's slot) has one id of its own."""
+    if paced:
+        return f"deliver-message-{message_id}-paced"
     return f"deliver-message-{message_id}" + (f"-{int(at.timestamp())}" if at else "")
 
 
 def enqueue_delivery(message_id: int, at: datetime | None = None, slot_at: float | None = None,
-                     suffix: str = "") -> None:
+                     paced: bool = False) -> None:
     """Put the delivery job on RQ (at `at`, holding a pacing slot `slot_at` if one was reserved)."""
     args = (message_id,) if slot_at is None else (message_id, slot_at)
-    enqueue(DELIVERY_JOB, *args, job_id=delivery_job_id(message_id, at) + suffix, at=at,
+    enqueue(DELIVERY_JOB, *args, job_id=delivery_job_id(message_id, at, paced), at=at,
             retry=Retry(max=len(DELIVERY_RETRY_INTERVALS), interval=DELIVERY_RETRY_INTERVALS))
 
 

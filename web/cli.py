@@ -27,6 +27,7 @@ from core.settings import SettingsError, get_settings, reset_settings
 from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
 from inbox.models import Account, User
+from inbox.recovery import start_recovery
 from web.app import create_app
 from web.wiring import wire
 
@@ -67,6 +68,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
+        start_recovery()  # texts a killed worker left behind
     except RedisError:
         print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
     relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers

@@ -1,4 +1,5 @@
-"""outbox: jobs recorded in the transaction that needs them, relayed to RQ after the commit
+"""outbox: jobs recorded in the transaction that needs them, relayed to RQ after the commit;
+messages.claimed_at, so recovery finds texts a killed worker left behind
 
 Revision ID: 0003
 Revises: 0002
@@ -29,9 +30,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_created_at'), ['created_at'], unique=False)
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claimed_at', core.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('claimed_at')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_created_at'))
     op.drop_table('outbox')
