@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import JSON, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -52,8 +51,7 @@ def enqueue_after_commit(session: Session, job: str, *args: Any, job_id: str | N
 
 
 def _hand_over(row: OutboxJob) -> None:
-    retry = Retry(max=len(row.retry), interval=row.retry) if row.retry else None
-    enqueue(row.job, *row.args, job_id=row.job_id, at=row.run_at, retry=retry)
+    enqueue(row.job, *row.args, job_id=row.job_id, at=row.run_at, retry=row.retry)
 
 
 def _relay_one(row: OutboxJob) -> None:

@@ -8,7 +8,15 @@ from functools import lru_cache
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Repeat, Retry
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingConnectionPool
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+from rq import Queue, Repeat
+from rq import Retry as JobRetry
 from rq.job import Job
 
 from core.settings import get_settings, on_reset
@@ -31,9 +39,27 @@ def redis_url() -> str:
     return url
 
 
+# A connection that went stale (Redis restarted) is retried on a fresh one instead of failing the caller.
+REDIS_RETRY = {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+               "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+ASYNC_REDIS_RETRY = {"retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+                     "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+# Per web process: requests wait up to 5 s for one of these connections rather than failing at a cap.
+ASYNC_POOL_CONNECTIONS = 64
+
+
 @lru_cache(maxsize=1)
 def get_redis() -> Redis:
-    return Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30)
+    """This process's Redis client (thread-safe pool: one connection per concurrent caller)."""
+    return Redis.from_url(redis_url(), socket_connect_timeout=2, health_check_interval=30, **REDIS_RETRY)
+
+
+def async_redis() -> AsyncRedis:
+    """A new asyncio client for the web app's event loop (sessions and websocket fan-out)."""
+    pool = AsyncBlockingConnectionPool.from_url(redis_url(), max_connections=ASYNC_POOL_CONNECTIONS, timeout=5,
+                                                socket_connect_timeout=2, health_check_interval=30)
+    return AsyncRedis(connection_pool=pool, **ASYNC_REDIS_RETRY)
+
 
 
 def reset_redis() -> None:
@@ -49,12 +75,14 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def enqueue(job: str, *args: Any, job_id: str | None = None,
-            at: datetime | None = None, retry: Retry | None = None, **kwargs: Any) -> Any:
+def enqueue(job: str, *args: Any, job_id: str | None = None, at: datetime | None = None,
+            retry: list[int] | None = None, **kwargs: Any) -> Any:
     """Enqueue the job function named `job` (dotted path: no import needed to schedule work) now,
-    or at `at` on a worker with the scheduler, with an optional deterministic id."""
+    or at `at` on a worker with the scheduler, with an optional deterministic id; `retry`: the
+    seconds to wait before each retry after a failure."""
     queue = get_queue()
-    options: dict[str, Any] = {"job_id": job_id, "retry": retry, "failure_ttl": 7 * 86400}
+    options: dict[str, Any] = {"job_id": job_id, "failure_ttl": 7 * 86400,
+                               "retry": JobRetry(max=len(retry), interval=retry) if retry else None}
     if at is not None:
         return queue.enqueue_at(at, job, *args, **options, **kwargs)
     return queue.enqueue(job, *args, **options, **kwargs)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Retry
 from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,7 +52,7 @@ SEND_RETRY_INTERVALS = [2, 10, 30]
 def enqueue_send(followup_id: int, at: datetime) -> None:
     """Put the send job on RQ for `at` (run at once if that is past); the id is derived from `at`."""
     enqueue(SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC),
-            retry=Retry(max=len(SEND_RETRY_INTERVALS), interval=SEND_RETRY_INTERVALS))
+            retry=SEND_RETRY_INTERVALS)
 
 
 def enqueue_send_on_commit(session: Session, followup_id: int, at: datetime) -> None:

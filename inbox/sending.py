@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rq import Retry
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -110,7 +110,10 @@ def pick_sender(session: Session, contact: Contact, category: str) -> SendingNum
     sticky = next((n for n in numbers if n.phone == last_to), None)
     if sticky is not None or len(numbers) == 1:
         return sticky or numbers[0]
-    return pacing.earliest(get_redis(), numbers)
+    try:
+        return pacing.earliest(get_redis(), numbers)
+    except RedisError:  # pacing's state is away; any registered number will do, delivery paces it
+        return numbers[0]
 
 
 def _in_conversation(session: Session, contact: Contact, now: datetime) -> bool:
@@ -317,7 +320,7 @@ def enqueue_delivery(message_id: int, at: datetime | None = None, slot_at: float
     """Put the delivery job on RQ (at `at`, holding a pacing slot `slot_at` if one was reserved)."""
     args = (message_id,) if slot_at is None else (message_id, slot_at)
     enqueue(DELIVERY_JOB, *args, job_id=delivery_job_id(message_id, at, paced), at=at,
-            retry=Retry(max=len(DELIVERY_RETRY_INTERVALS), interval=DELIVERY_RETRY_INTERVALS))
+            retry=DELIVERY_RETRY_INTERVALS)
 
 
 def schedule_delivery(session: Session, message: Message) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
@@ -23,13 +22,13 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
-from redis.asyncio import Redis as AsyncRedis
 
 from core.db import provide_session, session_scope
-from core.queue import redis_url
+from core.queue import async_redis
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
 from web.auth import build_session_auth
+from web.realtime import ResilientPubSubBackend
 from web.wiring import wire
 
 log = logging.getLogger(__name__)
@@ -86,12 +85,12 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Respon
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     wire()
-    aredis = AsyncRedis.from_url(redis_url())
+    aredis = async_redis()
     with session_scope() as session:
         secret = instance_secret(session, settings.secret_key)
     secure = settings.public_url.startswith("https://")
     csrf = CSRFConfig(secret=secret, cookie_secure=secure, exclude=["^/webhooks", "^/l/", "^/login$"])
-    channels = ChannelsPlugin(backend=RedisChannelsPubSubBackend(redis=aredis), arbitrary_channels_allowed=True,
+    channels = ChannelsPlugin(backend=ResilientPubSubBackend(redis=aredis), arbitrary_channels_allowed=True,
                               create_ws_route_handlers=False)
     prometheus = PrometheusConfig(app_name="textdesk", prefix="textdesk", group_path=True,
                                   exclude=["^/metrics", "^/static"])

@@ -100,6 +100,10 @@
         else this.setState("live");
         return;
       }
+      if (data.type === "resync") {  // the server's fan-out was cut off for a while: fetch what it missed
+        this.send({ type: "resume", after: Math.max(0, this.lastId - RESUME_OVERLAP) });
+        return;
+      }
       if (data.type === "hello" || data.type === "pong") return;
       if (data.type === "error") { console.warn("textdesk live:", data.detail); return; }
       if (data.id !== null && data.id !== undefined) {
