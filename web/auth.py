@@ -6,11 +6,14 @@ Both end up as a `CurrentUser` in `request.user`; every query a handler makes is
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AuthenticationResult
@@ -18,12 +21,16 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.security.session_auth import SessionAuth, SessionAuthMiddleware
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, Scope
+from litestar.utils.dataclass import extract_dataclass_items
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.queue import get_redis
 from inbox.accounts import user_for_token
 from inbox.models import User
+
+log = logging.getLogger(__name__)
 
 # Paths a person or provider reaches without logging in.
 PUBLIC_PATHS = ["/login", "/healthz", "/readyz", "/metrics", "/schema", "/webhooks", "/l/", "/static"]
@@ -64,7 +71,14 @@ async def retrieve_user(session_data: dict[str, Any], connection: ASGIConnection
 
 
 _ROTATE = "textdesk.rotate_session"
-_NEW_ID = "textdesk.new_session_id"
+_LOADED_ID = "textdesk.session_id"  # the cookie named a session the server had stored
+_LOADED_DATA = "textdesk.session_data"
+# What generate_session_id() makes (32 random bytes, hex): anything else was not issued by us.
+_ISSUED_ID = re.compile(r"^[0-9a-f]{64}$")
+
+# Paths that never read or write a session: providers, probes, tracked links and assets must keep
+# answering without Redis, and a caller without a cookie must not leave a key behind.
+SESSIONLESS_PATHS = ["/webhooks", "/healthz", "/readyz", "/metrics", "/schema", "/l/", "/static"]
 
 
 def rotate_session_id(scope: Scope) -> None:
@@ -72,23 +86,63 @@ def rotate_session_id(scope: Scope) -> None:
     scope[_ROTATE] = True  # type: ignore[literal-required]
 
 
-class RotatingSessionBackend(ServerSideSessionBackend):
+class LoginSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions that exist only for people who logged in.
+
+    No cookie, a malformed one, an unknown id or an unreachable store: the request is logged out,
+    nothing is written and no key is created. A session is written only when a handler put
+    something in it (login), and always under an id the server generated, never the client's.
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key) or ""
+        if not _ISSUED_ID.match(session_id):
+            return {}
+        try:
+            data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+        except (RedisError, OSError):
+            log.warning("session store unreachable; request treated as logged out", exc_info=True)
+            return {}
+        if data is None:
+            return {}
+        scope: Any = connection.scope
+        scope[_LOADED_ID], scope[_LOADED_DATA] = session_id, data
+        return self.deserialize_data(data)
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return connection.scope.get(_LOADED_ID) or self.generate_session_id()  # type: ignore[return-value]
+
     async def store_in_message(self, scope_session: Any, message: Message,
                                connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         scope: Any = connection.scope
-        if scope.pop(_ROTATE, False) and scope_session is not Empty:
-            old = connection.cookies.get(self.config.key)
-            if old:
-                await self.delete(old, store=self.config.get_store_from_app(scope["app"]))
-            scope[_NEW_ID] = self.generate_session_id()
-        await super().store_in_message(scope_session, message, connection)
+        loaded: str | None = scope.get(_LOADED_ID)
+        store = self.config.get_store_from_app(scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
+        cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        # Raising here would break a response already under way, so a store failure is logged instead.
+        try:
+            if scope_session is Empty or not scope_session:
+                if loaded:
+                    await self.delete(loaded, store=store)
+                if loaded or connection.cookies.get(self.config.key):
+                    headers.add("Set-Cookie", Cookie(value="null", key=self.config.key, expires=0,
+                                                     **cookie).to_header(header=""))
+                return
+            session_id = loaded
+            if scope.pop(_ROTATE, False) or not loaded:
+                if loaded:
+                    await self.delete(loaded, store=store)
+                session_id = self.generate_session_id()
+            data = self.serialize_data(scope_session, scope)
+            if session_id != loaded or data != scope.get(_LOADED_DATA):
+                await self.set(session_id, data, store=store)  # type: ignore[arg-type]
+            headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
+        except (RedisError, OSError):
+            log.exception("session store unreachable; the session was not saved")
 
-    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        return connection.scope.get(_NEW_ID) or super().get_session_id(connection)  # type: ignore[return-value]
 
-
-class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend
+class LoginSessionConfig(ServerSideSessionConfig):
+    _backend_class = LoginSessionBackend
 
 
 class SessionOrTokenMiddleware(SessionAuthMiddleware):
@@ -108,9 +162,9 @@ class SessionOrTokenMiddleware(SessionAuthMiddleware):
 def build_session_auth(store: Store, secure: bool) -> SessionAuth[CurrentUser, Any]:
     return SessionAuth[CurrentUser, Any](
         retrieve_user_handler=retrieve_user,
-        session_backend_config=RotatingSessionConfig(
+        session_backend_config=LoginSessionConfig(
             store="sessions", key="textdesk_session", httponly=True, samesite="lax", secure=secure,
-            max_age=14 * 86400,
+            max_age=14 * 86400, renew_on_access=True, exclude=[f"^{p}" for p in SESSIONLESS_PATHS],
         ),
         authentication_middleware_class=SessionOrTokenMiddleware,
         exclude=[f"^{p}" for p in PUBLIC_PATHS] + ["^/$"],
