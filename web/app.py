@@ -20,10 +20,12 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.plugins.sqlalchemy import SQLAlchemyPlugin, SQLAlchemySyncConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 
 from core.db import get_engine, get_sessionmaker, session_scope
 from core.queue import redis_url
@@ -83,6 +85,19 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Respon
     return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
 
 
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Litestar logs unexpected errors only in debug mode; an operator must see every 500 with its traceback.
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
+
+
+def _redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    # A 503 tells a provider, a widget or a browser to come back, which a 500 does not.
+    log.error("%s %s: redis unavailable", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 503, "detail": "temporarily unavailable, try again shortly"},
+                    status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     wire()
@@ -112,7 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
-        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error},
+        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
+                            RedisError: _redis_down, HTTP_500_INTERNAL_SERVER_ERROR: _server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],
         debug=False,

@@ -26,7 +26,6 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
-from core.queue import get_redis
 from inbox.accounts import user_for_token
 from inbox.models import User
 
@@ -184,43 +183,3 @@ def scoped(session: Session, model: Any, object_id: int, user: CurrentUser) -> A
     if row is None or getattr(row, "account_id", None) != user.account_id:
         raise NotFoundException(f"{model.__name__.lower()} {object_id} not found")
     return row
-
-
-# Failed logins: a Redis counter per email and per client address, so guessing is slow on every process.
-LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_MAX_FAILURES_PER_EMAIL = 5
-LOGIN_MAX_FAILURES_PER_ADDRESS = 20
-
-
-def _login_keys(email: str, address: str) -> list[tuple[str, int]]:
-    return [(f"textdesk:login_failures:email:{email.strip().lower()}", LOGIN_MAX_FAILURES_PER_EMAIL),
-            (f"textdesk:login_failures:addr:{address}", LOGIN_MAX_FAILURES_PER_ADDRESS)]
-
-
-def login_locked(email: str, address: str) -> int:
-    """Seconds until another attempt is allowed for this email/address; 0 when it may try now."""
-
-    redis = get_redis()
-    wait = 0
-    for key, limit in _login_keys(email, address):
-        count = int(redis.get(key) or 0)
-        if count >= limit:
-            ttl = int(redis.ttl(key))
-            wait = max(wait, ttl if ttl > 0 else LOGIN_WINDOW_SECONDS)
-    return wait
-
-
-def record_login_failure(email: str, address: str) -> None:
-    """Count one failed login against the email and the client address."""
-
-    redis = get_redis()
-    for key, _ in _login_keys(email, address):
-        # The window starts at the first failure (EXPIRE NX needs Redis 7; the embedded one is 6.2).
-        if redis.incr(key) == 1 or redis.ttl(key) < 0:
-            redis.expire(key, LOGIN_WINDOW_SECONDS)
-
-
-def clear_login_failures(email: str) -> None:
-    """A successful login forgives the email's earlier typos (not the address's)."""
-
-    get_redis().delete(_login_keys(email, "")[0][0])

@@ -26,6 +26,7 @@ from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
 from inbox.models import Account, User
 from web.app import create_app
+from web.logins import proxy_headers_config
 from web.wiring import wire
 
 EXIT_USAGE = 2
@@ -158,7 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print(f"rq worker with scheduler: pid {worker.pid}", flush=True)
 
         config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
-                                ws="websockets-sansio", proxy_headers=True)
+                                ws="websockets-sansio", **proxy_headers_config(settings))
         uvicorn.Server(config).run()
     finally:
         if worker is not None and worker.poll() is None:

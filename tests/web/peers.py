@@ -11,7 +11,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 
 class FromPeer:
-    """The app behind a connection from `peer`, optionally through uvicorn's proxy-header handling."""
+    """The app behind a connection from `peer` (change it between requests), optionally through
+    uvicorn's proxy-header handling. An app runs its lifespan once, so one client per app."""
 
     def __init__(self, app: Litestar, peer: str, trusted_proxies: list[str] | None = None) -> None:
         self.litestar = app
@@ -29,4 +30,8 @@ class FromPeer:
 
 
 def client_from(app: Litestar, peer: str, trusted_proxies: list[str] | None = None) -> TestClient[Any]:
-    return TestClient(FromPeer(app, peer, trusted_proxies), base_url=os.environ["TEXTDESK_PUBLIC_URL"])  # type: ignore[arg-type]
+    """A test client connecting from `peer`; `client.from_peer.peer = …` moves it to another address."""
+    wrapper = FromPeer(app, peer, trusted_proxies)
+    client: Any = TestClient(wrapper, base_url=os.environ["TEXTDESK_PUBLIC_URL"])  # type: ignore[arg-type]
+    client.from_peer = wrapper
+    return client
