@@ -26,6 +26,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
 from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError
 
 from core.db import get_engine, get_sessionmaker, session_scope
 from core.queue import redis_url
@@ -91,6 +92,14 @@ def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
 
 
+def _unstorable_value(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A safety net under the explicit checks (core.inputs): a value from the request that the database
+    # cannot hold (an integer wider than its column, a NUL in text) is the caller's error, not ours.
+    log.warning("%s %s: value the database cannot hold", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 400, "detail": "a value in this request is out of range or is not storable text"},
+                    status_code=400)
+
+
 def _redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
     # A 503 tells a provider, a widget or a browser to come back, which a 500 does not.
     log.error("%s %s: redis unavailable", request.method, request.url.path, exc_info=exc)
@@ -128,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
         exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
-                            RedisError: _redis_down, HTTP_500_INTERNAL_SERVER_ERROR: _server_error},
+                            RedisError: _redis_down, DataError: _unstorable_value, OverflowError: _unstorable_value,
+                            HTTP_500_INTERNAL_SERVER_ERROR: _server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],
         debug=False,

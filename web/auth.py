@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
+from core.inputs import id_in_range
 from inbox.accounts import user_for_token
 from inbox.models import User
 
@@ -179,7 +180,8 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
 def scoped(session: Session, model: Any, object_id: int, user: CurrentUser) -> Any:
     """The row if it belongs to the caller's account, else a 404 (another account's id looks absent)."""
 
-    row = session.get(model, object_id)
+    # The database would reject an id wider than its column with an error, not an empty answer.
+    row = session.get(model, object_id) if id_in_range(model, object_id) else None
     if row is None or getattr(row, "account_id", None) != user.account_id:
         raise NotFoundException(f"{model.__name__.lower()} {object_id} not found")
     return row

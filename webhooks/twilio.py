@@ -21,6 +21,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Response
 from sqlalchemy.orm import Session
 
+from core.inputs import text_problem
 from core.settings import get_settings
 from inbox.accounts import ValidationError
 from inbox.inbound import MAX_BODY, UnknownRecipient, receive_sms
@@ -49,9 +50,13 @@ def _fields(request: Request[Any, Any, Any], body: bytes) -> list[tuple[str, str
             status_code=415, detail="Content-Type: expected application/x-www-form-urlencoded form fields"
         )
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise Rejected(status_code=400, detail="body: form fields are not UTF-8") from None
+    for name, value in fields:
+        if problem := text_problem(name) or text_problem(value):
+            raise Rejected(status_code=400, detail=f"{name[:40]}: {problem}")
+    return fields
 
 
 def verify_signature(request: Request[Any, Any, Any], fields: list[tuple[str, str]]) -> None:
