@@ -89,9 +89,20 @@ def test_a_recent_event_is_still_accepted(client, session) -> None:
     assert sign(tenant.account.webhook_secret, ts, b"x").startswith("v1=")
 
 
-def test_a_nul_in_an_inbound_text_is_400_naming_the_field(client, session, monkeypatch) -> None:
+def test_a_nul_in_a_signed_inbound_text_is_dropped_and_the_text_kept(client, session, monkeypatch) -> None:
     make_tenant(session)
     use_auth_token(monkeypatch)
-    response = post_signed(client, "/webhooks/twilio/messages", inbound_fields(body="hi\u0000there"))
-    assert response.status_code == 400 and response.json()["detail"].startswith("Body:")
-    assert _count(session, Message) == 0
+    fields = inbound_fields(body="hi\u0000there", OptOutType="\u0000", NumMedia="1",
+                            MediaUrl0="https://api.twilio.com/m/ME1\u0000", MediaContentType0="image/jpeg\u0000")
+    response = post_signed(client, "/webhooks/twilio/messages", fields)
+    assert response.status_code == 200
+    session.expire_all()
+    message = session.scalar(select(Message))
+    assert message is not None and message.body == "hithere"
+    assert message.attachments == [{"url": "https://api.twilio.com/m/ME1", "content_type": "image/jpeg"}]
+
+
+def test_a_nul_in_a_signed_status_callback_is_no_server_error(client, session, monkeypatch) -> None:
+    use_auth_token(monkeypatch)
+    response = post_signed(client, "/webhooks/twilio/status", {"MessageSid": "SM\u00001", "MessageStatus": "sent\u0000"})
+    assert response.status_code < 500
