@@ -48,6 +48,7 @@ ROUTE_MODULES = (
     "web.api_followups",
     "web.api_bookings",
     "web.api_contacts",
+    "web.api_media",
     "web.settings_pages",
     "web.dashboard",
     "web.simulator",
