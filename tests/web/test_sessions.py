@@ -106,3 +106,6 @@ def test_with_redis_stopped_health_and_a_signed_inbound_text_still_work(own_redi
         assert client.get("/login").status_code == 200
         page = client.get("/inbox", headers={"accept": "text/html"}, follow_redirects=False)
         assert page.status_code in (302, 303)
+        # Logging in needs Redis (limits, the session): a 503 that says to come back, not a 500.
+        login = client.post("/login", data={"email": "csr@reyes.example", "password": "whatever"})
+        assert login.status_code == 503 and login.headers["retry-after"]
