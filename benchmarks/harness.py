@@ -73,14 +73,14 @@ class Textdesk:
         for n in range(self.web):
             port = free_port()
             args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
-            log = open(self.tmp / f"web{n}.log", "wb")  # noqa: SIM115 (closed with the process)
+            log = open(self.tmp / f"web{n}.log", "wb")
             self.processes.append(subprocess.Popen([sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=self.env,
                                                    stdout=log, stderr=subprocess.STDOUT))
             self.urls.append(f"http://127.0.0.1:{port}")
             self._wait(self.urls[-1], self.processes[-1], n)
         if self.redis_url:
             for n in range(self.workers):
-                log = open(self.tmp / f"worker{n}.log", "wb")  # noqa: SIM115
+                log = open(self.tmp / f"worker{n}.log", "wb")
                 self.processes.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT,
                                                        env=self.env, stdout=log, stderr=subprocess.STDOUT))
         return self

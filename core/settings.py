@@ -6,6 +6,7 @@ and the command line turns that into a one-line message and a non-zero exit.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,15 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _networks(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR ranges, each checked and returned normalised."""
+    items = [item.strip() for item in (env.get(name) or "").split(",") if item.strip()]
+    try:
+        return tuple(str(ipaddress.ip_network(item, strict=False)) for item in items)
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated IP addresses or CIDR ranges, got {env[name]!r}") from None
+
+
 @dataclass(frozen=True)
 class AgentTunables:
     """The booking agent's limits (`TEXTDESK_AGENT_*`)."""
@@ -118,6 +128,8 @@ class Settings:
     followup_delay_seconds: int = 900
     agent: AgentTunables = field(default_factory=AgentTunables)
     data_dir: Path = field(default_factory=lambda: Path(".textdesk"))
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
+    metrics_token: str | None = None  # bearer token for /metrics; unset: loopback only
 
     @property
     def embedded_redis(self) -> bool:
@@ -149,6 +161,8 @@ class Settings:
             followup_delay_seconds=_int(env, "TEXTDESK_FOLLOWUP_DELAY_SECONDS", 900),
             agent=AgentTunables.from_env(env),
             data_dir=Path(env.get("TEXTDESK_DATA_DIR") or ".textdesk"),
+            trusted_proxies=_networks(env, "TEXTDESK_TRUSTED_PROXIES"),
+            metrics_token=env.get("TEXTDESK_METRICS_TOKEN") or None,
         )
         if provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token):
             raise SettingsError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set when TEXTDESK_SMS_PROVIDER=twilio")

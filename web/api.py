@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bookings.models import Booking, BookingSession
 from core.db import utcnow
+from core.inputs import INT64_MAX, id_in_range, text_problem
 from followups.models import Followup
 from inbox import threads as actions
 from inbox.accounts import ValidationError
@@ -45,6 +46,8 @@ THREAD_ACTIONS = {
 def _text_field(data: Any, name: str) -> str:
     if not isinstance(data, dict) or not isinstance(data.get(name), str):
         raise ValidationError(f"{name}: required, a string")
+    if problem := text_problem(data[name]):
+        raise ValidationError(f"{name}: {problem}")
     return data[name]
 
 
@@ -84,13 +87,17 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
     elif assignee == "none":
         stmt = stmt.where(Thread.assignee_id.is_(None))
     elif assignee:
-        if not assignee.isdigit():
+        if not (assignee.isascii() and assignee.isdigit()):
             raise ValidationError("assignee: 'me', 'none' or a user id")
+        if not id_in_range(User, int(assignee)):
+            raise NotFoundException(f"assignee: no user {assignee}")
         stmt = stmt.where(Thread.assignee_id == int(assignee))
     if escalated is not None:
         stmt = stmt.where(Thread.escalated == escalated)
     if opted_out is not None:
         stmt = stmt.where(Thread.opted_out == opted_out)
+    if q and (problem := text_problem(q)):
+        raise ValidationError(f"q: {problem}")
     if q and q.strip():
         term = q.strip().lower()
         digits = "".join(ch for ch in term if ch.isdigit())
@@ -230,6 +237,8 @@ class InboxApi(Controller):
             raw = request.user.id
         if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
             raise ValidationError("assignee_id: a user id, \"me\" or null")
+        if raw is not None and not id_in_range(User, raw):
+            raise NotFoundException(f"assignee_id: no user {raw}")
         actions.assign(db, thread, raw, actor=_actor(db, request.user))
         db.commit()
         return _thread_out(db, thread)
@@ -258,7 +267,7 @@ class InboxApi(Controller):
     def events(self, request: Request[CurrentUser, Any, Any], db: Session,
                after: int = 0) -> list[dict[str, Any]]:
         """The account's logged events after `after` (what a reconnecting client missed)."""
-        return events_since(db, request.user.account_id, after)
+        return events_since(db, request.user.account_id, min(max(after, 0), INT64_MAX))
 
 
 def _previews(db: Session, thread_ids: list[int]) -> dict[int, str]:

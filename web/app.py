@@ -19,9 +19,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError
 
 from core.db import provide_session, session_scope
 from core.queue import async_redis
@@ -44,6 +47,7 @@ ROUTE_MODULES = (
     "web.api_followups",
     "web.api_bookings",
     "web.api_contacts",
+    "web.api_media",
     "web.settings_pages",
     "web.dashboard",
     "web.simulator",
@@ -82,6 +86,27 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Respon
     return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
 
 
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Litestar logs unexpected errors only in debug mode; an operator must see every 500 with its traceback.
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
+
+
+def _unstorable_value(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A safety net under the explicit checks (core.inputs): a value from the request that the database
+    # cannot hold (an integer wider than its column, a NUL in text) is the caller's error, not ours.
+    log.warning("%s %s: value the database cannot hold", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 400, "detail": "a value in this request is out of range or is not storable text"},
+                    status_code=400)
+
+
+def _redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    # A 503 tells a provider, a widget or a browser to come back, which a 500 does not.
+    log.error("%s %s: redis unavailable", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 503, "detail": "temporarily unavailable, try again shortly"},
+                    status_code=503, headers={"Retry-After": "5"})
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     wire()
@@ -109,7 +134,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
-        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error},
+        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
+                            RedisError: _redis_down, DataError: _unstorable_value, OverflowError: _unstorable_value,
+                            HTTP_500_INTERNAL_SERVER_ERROR: _server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],
         debug=False,

@@ -6,11 +6,14 @@ Both end up as a `CurrentUser` in `request.user`; every query a handler makes is
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from anyio import to_thread
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AuthenticationResult
@@ -18,12 +21,16 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.security.session_auth import SessionAuth, SessionAuthMiddleware
 from litestar.stores.base import Store
 from litestar.types import Empty, Message, Scope
+from litestar.utils.dataclass import extract_dataclass_items
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
-from core.queue import get_redis
+from core.inputs import id_in_range
 from inbox.accounts import user_for_token
 from inbox.models import User
+
+log = logging.getLogger(__name__)
 
 # Paths a person or provider reaches without logging in.
 PUBLIC_PATHS = ["/login", "/healthz", "/readyz", "/metrics", "/schema", "/webhooks", "/l/", "/static"]
@@ -64,7 +71,14 @@ async def retrieve_user(session_data: dict[str, Any], connection: ASGIConnection
 
 
 _ROTATE = "textdesk.rotate_session"
-_NEW_ID = "textdesk.new_session_id"
+_LOADED_ID = "textdesk.session_id"  # the cookie named a session the server had stored
+_LOADED_DATA = "textdesk.session_data"
+# What generate_session_id() makes (32 random bytes, hex): anything else was not issued by us.
+_ISSUED_ID = re.compile(r"^[0-9a-f]{64}$")
+
+# Paths that never read or write a session: providers, probes, tracked links and assets must keep
+# answering without Redis, and a caller without a cookie must not leave a key behind.
+SESSIONLESS_PATHS = ["/webhooks", "/healthz", "/readyz", "/metrics", "/schema", "/l/", "/static"]
 
 
 def rotate_session_id(scope: Scope) -> None:
@@ -72,23 +86,63 @@ def rotate_session_id(scope: Scope) -> None:
     scope[_ROTATE] = True  # type: ignore[literal-required]
 
 
-class RotatingSessionBackend(ServerSideSessionBackend):
+class LoginSessionBackend(ServerSideSessionBackend):
+    """Server-side sessions that exist only for people who logged in.
+
+    No cookie, a malformed one, an unknown id or an unreachable store: the request is logged out,
+    nothing is written and no key is created. A session is written only when a handler put
+    something in it (login), and always under an id the server generated, never the client's.
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        session_id = connection.cookies.get(self.config.key) or ""
+        if not _ISSUED_ID.match(session_id):
+            return {}
+        try:
+            data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+        except (RedisError, OSError):
+            log.warning("session store unreachable; request treated as logged out", exc_info=True)
+            return {}
+        if data is None:
+            return {}
+        scope: Any = connection.scope
+        scope[_LOADED_ID], scope[_LOADED_DATA] = session_id, data
+        return self.deserialize_data(data)
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return connection.scope.get(_LOADED_ID) or self.generate_session_id()  # type: ignore[return-value]
+
     async def store_in_message(self, scope_session: Any, message: Message,
                                connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         scope: Any = connection.scope
-        if scope.pop(_ROTATE, False) and scope_session is not Empty:
-            old = connection.cookies.get(self.config.key)
-            if old:
-                await self.delete(old, store=self.config.get_store_from_app(scope["app"]))
-            scope[_NEW_ID] = self.generate_session_id()
-        await super().store_in_message(scope_session, message, connection)
+        loaded: str | None = scope.get(_LOADED_ID)
+        store = self.config.get_store_from_app(scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
+        cookie = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        # Raising here would break a response already under way, so a store failure is logged instead.
+        try:
+            if scope_session is Empty or not scope_session:
+                if loaded:
+                    await self.delete(loaded, store=store)
+                if loaded or connection.cookies.get(self.config.key):
+                    headers.add("Set-Cookie", Cookie(value="null", key=self.config.key, expires=0,
+                                                     **cookie).to_header(header=""))
+                return
+            session_id = loaded
+            if scope.pop(_ROTATE, False) or not loaded:
+                if loaded:
+                    await self.delete(loaded, store=store)
+                session_id = self.generate_session_id()
+            data = self.serialize_data(scope_session, scope)
+            if session_id != loaded or data != scope.get(_LOADED_DATA):
+                await self.set(session_id, data, store=store)  # type: ignore[arg-type]
+            headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie).to_header(header=""))
+        except (RedisError, OSError):
+            log.exception("session store unreachable; the session was not saved")
 
-    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        return connection.scope.get(_NEW_ID) or super().get_session_id(connection)  # type: ignore[return-value]
 
-
-class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend
+class LoginSessionConfig(ServerSideSessionConfig):
+    _backend_class = LoginSessionBackend
 
 
 class SessionOrTokenMiddleware(SessionAuthMiddleware):
@@ -108,9 +162,9 @@ class SessionOrTokenMiddleware(SessionAuthMiddleware):
 def build_session_auth(store: Store, secure: bool) -> SessionAuth[CurrentUser, Any]:
     return SessionAuth[CurrentUser, Any](
         retrieve_user_handler=retrieve_user,
-        session_backend_config=RotatingSessionConfig(
+        session_backend_config=LoginSessionConfig(
             store="sessions", key="textdesk_session", httponly=True, samesite="lax", secure=secure,
-            max_age=14 * 86400,
+            max_age=14 * 86400, renew_on_access=True, exclude=[f"^{p}" for p in SESSIONLESS_PATHS],
         ),
         authentication_middleware_class=SessionOrTokenMiddleware,
         exclude=[f"^{p}" for p in PUBLIC_PATHS] + ["^/$"],
@@ -126,47 +180,8 @@ def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
 def scoped(session: Session, model: Any, object_id: int, user: CurrentUser) -> Any:
     """The row if it belongs to the caller's account, else a 404 (another account's id looks absent)."""
 
-    row = session.get(model, object_id)
+    # The database would reject an id wider than its column with an error, not an empty answer.
+    row = session.get(model, object_id) if id_in_range(model, object_id) else None
     if row is None or getattr(row, "account_id", None) != user.account_id:
         raise NotFoundException(f"{model.__name__.lower()} {object_id} not found")
     return row
-
-
-# Failed logins: a Redis counter per email and per client address, so guessing is slow on every process.
-LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_MAX_FAILURES_PER_EMAIL = 5
-LOGIN_MAX_FAILURES_PER_ADDRESS = 20
-
-
-def _login_keys(email: str, address: str) -> list[tuple[str, int]]:
-    return [(f"textdesk:login_failures:email:{email.strip().lower()}", LOGIN_MAX_FAILURES_PER_EMAIL),
-            (f"textdesk:login_failures:addr:{address}", LOGIN_MAX_FAILURES_PER_ADDRESS)]
-
-
-def login_locked(email: str, address: str) -> int:
-    """Seconds until another attempt is allowed for this email/address; 0 when it may try now."""
-
-    redis = get_redis()
-    wait = 0
-    for key, limit in _login_keys(email, address):
-        count = int(redis.get(key) or 0)
-        if count >= limit:
-            ttl = int(redis.ttl(key))
-            wait = max(wait, ttl if ttl > 0 else LOGIN_WINDOW_SECONDS)
-    return wait
-
-
-def record_login_failure(email: str, address: str) -> None:
-    """Count one failed login against the email and the client address."""
-
-    redis = get_redis()
-    for key, _ in _login_keys(email, address):
-        # The window starts at the first failure (EXPIRE NX needs Redis 7; the embedded one is 6.2).
-        if redis.incr(key) == 1 or redis.ttl(key) < 0:
-            redis.expire(key, LOGIN_WINDOW_SECONDS)
-
-
-def clear_login_failures(email: str) -> None:
-    """A successful login forgives the email's earlier typos (not the address's)."""
-
-    get_redis().delete(_login_keys(email, "")[0][0])

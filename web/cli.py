@@ -29,6 +29,7 @@ from inbox.accounts import ValidationError, add_number, create_account, create_t
 from inbox.models import Account, User
 from inbox.recovery import start_recovery
 from web.app import create_app
+from web.logins import proxy_headers_config
 from web.wiring import wire
 
 EXIT_USAGE = 2
@@ -173,8 +174,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # uvloop and httptools: the C event loop and HTTP parser cost a fraction of the pure-Python ones.
         # No access log: a line per request costs more than a webhook's handler; /metrics counts them.
         config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
-                                ws="websockets-sansio", proxy_headers=True, loop="uvloop", http="httptools",
-                                access_log=False)
+                                ws="websockets-sansio", loop="uvloop", http="httptools", access_log=False,
+                                **proxy_headers_config(settings))
         uvicorn.Server(config).run()
     finally:
         if worker is not None and worker.poll() is None:

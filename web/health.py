@@ -1,11 +1,23 @@
-"""Health and metrics for load balancers and Prometheus."""
+"""Health and metrics for load balancers and Prometheus.
+
+`/readyz` names what is down and nothing more (hosts, ports and database names go to the log).
+`/metrics` wants `Authorization: Bearer $TEXTDESK_METRICS_TOKEN`; with no token configured it
+answers only a direct loopback caller (no proxy in between), so a reverse proxy on the same
+host cannot expose it by accident.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 from litestar import MediaType, Response, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.prometheus import PrometheusController
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
@@ -15,6 +27,10 @@ from sqlalchemy import text
 
 from core.db import get_engine
 from core.queue import QUEUE_NAMES, get_queue, get_redis
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
 @get("/healthz", media_type=MediaType.JSON, opt={"exclude_from_auth": True}, sync_to_thread=False)
@@ -27,16 +43,18 @@ def _check_database() -> str | None:
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"database unreachable: {type(exc).__name__}: {exc}".splitlines()[0]
+    except Exception:
+        log.warning("readyz: database unreachable", exc_info=True)
+        return "database unreachable"
     return None
 
 
 def _check_redis() -> str | None:
     try:
         get_redis().ping()
-    except Exception as exc:
-        return f"redis unreachable: {type(exc).__name__}: {exc}".splitlines()[0]
+    except Exception:
+        log.warning("readyz: redis unreachable", exc_info=True)
+        return "redis unreachable"
     return None
 
 
@@ -73,9 +91,30 @@ except ValueError:  # already registered by an earlier app in this process (test
     pass
 
 
+def _direct_loopback(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    if any(name in connection.headers for name in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(connection.client.host if connection.client else "").is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_access(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the metrics token if one is configured, else a direct loopback caller only."""
+    token = get_settings().metrics_token
+    if token:
+        given = connection.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise NotAuthorizedException("Authorization: Bearer <TEXTDESK_METRICS_TOKEN> required")
+    elif not _direct_loopback(connection):
+        raise PermissionDeniedException("/metrics answers loopback only; set TEXTDESK_METRICS_TOKEN to scrape it")
+
+
 class MetricsController(PrometheusController):
     path = "/metrics"
     openmetrics_format = False
+    guards = [metrics_access]  # noqa: RUF012 (Litestar reads it as a class attribute)
 
 
 ROUTES: list[Any] = [healthz, readyz, MetricsController]

@@ -15,14 +15,8 @@ from agent.service import HOW_TO_ENABLE, agent_available
 from core.settings import get_settings
 from inbox.accounts import authenticate
 from inbox.models import Account, Event, Thread
-from web.auth import (
-    CurrentUser,
-    clear_login_failures,
-    login_locked,
-    record_login_failure,
-    rotate_session_id,
-    scoped,
-)
+from web.auth import CurrentUser, rotate_session_id, scoped
+from web.logins import login_succeeded, reserve_attempt
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -35,6 +29,7 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client_address(request: Request[Any, Any, Any]) -> str:
+    # The TCP peer, or the client a trusted proxy names (uvicorn applies TEXTDESK_TRUSTED_PROXIES).
     return request.client.host if request.client else "unknown"
 
 
@@ -57,7 +52,7 @@ def login_form(request: Request[Any, Any, Any], next: str | None = None) -> Temp
 
 @post("/login", sync_to_thread=True, status_code=303)
 def login(request: Request[Any, Any, Any], db: Session, data: Form) -> Any:
-    """Check email and password; too many failures lock the email (and the address) for a while."""
+    """Check email and password, within the failed-login limits of web.logins."""
     email = (data.get("email") or "").strip()
     password = data.get("password") or ""
     target = _safe_next(data.get("next"))
@@ -69,17 +64,16 @@ def login(request: Request[Any, Any, Any], db: Session, data: Form) -> Any:
 
     if not email or not password:
         return again("Enter your email and password.", 400)
-    wait = login_locked(email, address)
-    if wait:
-        minutes = max(1, (wait + 59) // 60)
+    attempt = reserve_attempt(email, address)
+    if not attempt.allowed:
+        minutes = max(1, (attempt.wait_seconds + 59) // 60)
         plural = "s" if minutes > 1 else ""
         return again(f"Too many failed logins. Try again in {minutes} minute{plural}.", 429)
     user = authenticate(db, email, password)
     db.commit()
     if user is None:
-        record_login_failure(email, address)
         return again("That email and password do not match.", 401)
-    clear_login_failures(email)
+    login_succeeded(attempt)
     request.set_session({"user_id": user.id})
     rotate_session_id(request.scope)
     return Redirect(target, status_code=303)

@@ -25,6 +25,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.exceptions import WebSocketDisconnect
 
 from core.db import session_scope
+from core.inputs import INT64_MAX
 from inbox.events import PRESENCE, TYPING, channel_for, events_since, publish_ephemeral
 from web.auth import CurrentUser
 
@@ -73,7 +74,7 @@ class InboxSocket:
             log.debug("dropping event for a closed socket")
 
     async def resume(self, after: Any) -> None:
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= INT64_MAX:
             await self.send(json.dumps({"type": "error", "detail": "after: a non-negative event id"}))
             return
         missed = await to_thread.run_sync(_missed, self.user.account_id, after)

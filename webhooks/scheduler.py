@@ -2,7 +2,9 @@
 
 Verifies the signature (`v1=` HMAC-SHA256 over "{timestamp}.{raw body}" with the account's
 webhook secret, five-minute window), parses and validates, records the event id once, and hands
-the work to followups.sessions. A rejected request stores nothing.
+the work to followups.sessions. A rejected request stores nothing. `occurred_at` must lie between
+30 days ago and a day from now, `job.starts_at` between 30 days ago and two years ahead; text
+with a NUL or a lone surrogate is refused (422 naming the field).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, post
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.inputs import id_in_range, text_problem
 from followups.models import SchedulerEvent
 from followups.sessions import SessionEvent, session_abandoned, session_completed
 from inbox.models import Account
@@ -28,6 +32,14 @@ from inbox.phones import InvalidPhone, to_e164
 
 TOLERANCE_SECONDS = 300
 EVENT_TYPES = ("session.abandoned", "session.completed")
+# A widget reports what just happened: an occurred_at outside this window is a broken clock or a
+# forged event, and a follow-up scheduled from it would fire at once or never.
+OCCURRED_NOT_BEFORE = timedelta(days=30)
+OCCURRED_NOT_AFTER = timedelta(days=1)
+# A booked job's start: recent past (a late report) up to two years ahead.
+STARTS_NOT_BEFORE = timedelta(days=30)
+STARTS_NOT_AFTER = timedelta(days=731)
+MAX_DEPTH = 8
 
 
 class Rejected(HTTPException):
@@ -41,17 +53,22 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
 
 
 def verify(session: Session, headers: Any, body: bytes, now: float | None = None) -> Account:
-    """The signing account, or Rejected (400 for a missing header, 403 for anything untrusted)."""
+    """The signing account, or Rejected (400 for a missing or malformed header, 403 for anything untrusted)."""
     values = {}
     for name in ("x-textdesk-account", "x-textdesk-timestamp", "x-textdesk-signature"):
         values[name] = (headers.get(name) or "").strip()
         if not values[name]:
             raise Rejected(status_code=400, detail=f"header {name.title()} is missing")
     account_id, timestamp, signature = values.values()
-    account = session.get(Account, int(account_id)) if account_id.isdigit() else None
+    # Shapes first, so nothing oversized reaches int(), the database or the HMAC.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise Rejected(status_code=400, detail="X-Textdesk-Timestamp: must be unix seconds (digits only)")
+    if not (account_id.isascii() and account_id.isdigit() and len(account_id) <= 19):
+        raise Rejected(status_code=400, detail="X-Textdesk-Account: must be an account id (digits only)")
+    account = session.get(Account, int(account_id)) if id_in_range(Account, int(account_id)) else None
     if account is None:
         raise Rejected(status_code=403, detail="X-Textdesk-Account: unknown account")
-    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_SECONDS:
+    if abs((time.time() if now is None else now) - int(timestamp)) > TOLERANCE_SECONDS:
         raise Rejected(status_code=403, detail="X-Textdesk-Timestamp: more than 5 minutes from now")
     if not hmac.compare_digest(sign(account.webhook_secret, timestamp, body).encode(), signature.encode()):
         raise Rejected(status_code=403, detail="X-Textdesk-Signature: does not match the body")
@@ -76,17 +93,56 @@ def _text(obj: dict[str, Any], key: str, field: str, required: bool = False, lim
     return value
 
 
-def _time(obj: dict[str, Any], key: str, field: str, required: bool) -> datetime | None:
+def _time(obj: dict[str, Any], key: str, field: str, required: bool,
+          window: tuple[timedelta, timedelta]) -> datetime | None:
     raw = _text(obj, key, field, required)
     if raw is None:
         return None
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise _invalid(field, f"{raw!r} is not an ISO 8601 time") from None
+        raise _invalid(field, f"{raw[:40]!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         raise _invalid(field, "needs a time zone (for example 2026-11-22T15:04:05Z)")
-    return value.astimezone(UTC)
+    now = datetime.now(UTC)
+    try:
+        value = value.astimezone(UTC)
+        sane = now - window[0] <= value <= now + window[1]
+    except OverflowError:  # year 1 or 9999 shifted by its offset leaves datetime's range
+        sane = False
+    if not sane:
+        raise _invalid(field, f"{raw[:40]!r} is not between {window[0].days} days ago and "
+                              f"{window[1].days} day{'s' if window[1].days != 1 else ''} from now")
+    return value
+
+
+def _storable(value: Any, path: str, depth: int = 0) -> None:
+    """Every string (key or value) must be text the database can store; nesting stays shallow."""
+    if depth > MAX_DEPTH:
+        raise _invalid(path or "body", f"is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        if problem := text_problem(value):
+            raise _invalid(path or "body", problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            if problem := text_problem(key):
+                raise _invalid(repr(key)[:40], f"field name {problem}")
+            _storable(item, child, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable(item, f"{path}[{index}]", depth + 1)
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(raw: str) -> Any:
+    raise ValueError(f"{raw} is not JSON")
 
 
 def _object(data: dict[str, Any], key: str, required: bool) -> dict[str, Any]:
@@ -101,16 +157,19 @@ def _object(data: dict[str, Any], key: str, required: bool) -> dict[str, Any]:
 def parse(body: bytes) -> SessionEvent:
     """Validate an event body; Rejected(422) names the first bad field."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_float=_finite, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError):
         raise _invalid("body", "is not JSON") from None
+    except RecursionError:
+        raise _invalid("body", f"is nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(data, dict):
         raise _invalid("body", "must be a JSON object")
+    _storable(data, "")
     event_id = _text(data, "id", "id", required=True, limit=128)
     event_type = _text(data, "type", "type", required=True)
     if event_type not in EVENT_TYPES:
         raise _invalid("type", f"unknown type {event_type!r} (expected {' or '.join(EVENT_TYPES)})")
-    occurred_at = _time(data, "occurred_at", "occurred_at", required=True)
+    occurred_at = _time(data, "occurred_at", "occurred_at", True, (OCCURRED_NOT_BEFORE, OCCURRED_NOT_AFTER))
     sess, contact, job = _object(data, "session", True), _object(data, "contact", True), _object(data, "job", False)
     session_id = _text(sess, "id", "session.id", required=True, limit=128)
     url = _text(sess, "url", "session.url", limit=2000)
@@ -126,7 +185,7 @@ def parse(body: bytes) -> SessionEvent:
         phone=phone, name=_text(contact, "name", "contact.name"), email=_text(contact, "email", "contact.email", limit=320),
         zip=_text(contact, "zip", "contact.zip", limit=20), job_type=_text(job, "type", "job.type"),
         job_notes=_text(job, "notes", "job.notes", limit=2000), job_id=_text(job, "id", "job.id", limit=128),
-        starts_at=_time(job, "starts_at", "job.starts_at", required=False),
+        starts_at=_time(job, "starts_at", "job.starts_at", False, (STARTS_NOT_BEFORE, STARTS_NOT_AFTER)),
     )
 
 

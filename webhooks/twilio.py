@@ -54,6 +54,12 @@ def _fields(request: Request[Any, Any, Any], body: bytes) -> list[tuple[str, str
         raise Rejected(status_code=400, detail="body: form fields are not UTF-8") from None
 
 
+def _form(fields: list[tuple[str, str]]) -> dict[str, str]:
+    # After the signature check (which covers the fields as sent): no database stores NUL in text and
+    # no phone sends one, so it is dropped rather than refusing the text, which Twilio would not retry.
+    return {name: value.replace("\x00", "") for name, value in fields}
+
+
 def verify_signature(request: Request[Any, Any, Any], fields: list[tuple[str, str]]) -> None:
     """403 unless the request carries Twilio's signature for our public URL (see module docstring)."""
     settings = get_settings()
@@ -105,7 +111,7 @@ def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -
     """An inbound text: verified, parsed, stored once, compliance first; answers empty TwiML."""
     fields = _fields(request, body)
     verify_signature(request, fields)
-    form = dict(fields)
+    form = _form(fields)
     sid = _sid(form, "MessageSid", required=True) or ""
     to, from_ = _one(form, "To", required=True) or "", _one(form, "From", required=True) or ""
     text = form.get("Body", "")
@@ -140,7 +146,7 @@ def status_callback(request: Request[Any, Any, Any], db: Session, body: bytes) -
     """A delivery status callback: moves the message's status forward only."""
     fields = _fields(request, body)
     verify_signature(request, fields)
-    form = dict(fields)
+    form = _form(fields)
     sid = _sid(form, "MessageSid", required=True) or ""
     status = (_one(form, "MessageStatus", required=True) or "").lower()
     if status not in PROVIDER_STATUS and status not in ("receiving", "received"):

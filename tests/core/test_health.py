@@ -26,9 +26,13 @@ def test_readyz_names_redis_when_it_is_unreachable(client, monkeypatch) -> None:
     assert any(p.startswith("redis unreachable") for p in response.json()["problems"])
 
 
-def test_metrics_exposes_request_counts_and_queue_depths(client) -> None:
+def test_metrics_exposes_request_counts_and_queue_depths(client, monkeypatch) -> None:
+    from core.settings import get_settings
+
+    monkeypatch.setenv("TEXTDESK_METRICS_TOKEN", "scrape-token")
+    get_settings.cache_clear()
     client.get("/healthz")
-    body = client.get("/metrics").text
+    body = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"}).text
     assert "textdesk_requests_total" in body
     assert "textdesk_request_duration_seconds" in body
     assert 'textdesk_queue_jobs{queue="default",state="queued"}' in body

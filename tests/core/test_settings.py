@@ -31,6 +31,7 @@ def test_defaults_are_the_embedded_default() -> None:
         ({"OPENAI_BASE_URL": "localhost:11434"}, "OPENAI_BASE_URL"),
         ({"TEXTDESK_AGENT_DEBOUNCE_SECONDS": "soon"}, "TEXTDESK_AGENT_DEBOUNCE_SECONDS"),
         ({"TEXTDESK_AGENT_MAX_MESSAGES": "-1"}, "TEXTDESK_AGENT_MAX_MESSAGES"),
+        ({"TEXTDESK_TRUSTED_PROXIES": "10.0.0.1, lb.internal"}, "TEXTDESK_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_value_stops_the_start_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -51,6 +52,12 @@ def test_server_urls_and_agent_are_read() -> None:
     assert settings.public_url == "https://texts.example.com"
     assert settings.agent_enabled
     assert settings.followup_delay_seconds == 60
+
+
+def test_trusted_proxies_are_addresses_and_ranges() -> None:
+    settings = Settings.from_env({"TEXTDESK_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,::1"})
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.1.7/32", "::1/128")
+    assert Settings.from_env({}).trusted_proxies == ()
 
 
 def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,7 +221,10 @@ def test_mms_picture_is_shown_in_the_thread(new_page, session, live_server) -> N
         "MessageSid": _sid(), "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": tenant.number.phone,
         "Body": "here is the leak", "NumMedia": "1", "MediaUrl0": picture, "MediaContentType0": "image/jpeg"})
     assert response.status_code == 200
-    expect(page.locator("#timeline .msg.inbound img.mms")).to_have_attribute("src", picture)
+    message_id = page.locator("#timeline .msg.inbound").last.get_attribute("data-message-id")
+    # Through textdesk's authenticated media route, never from the texter's URL.
+    expect(page.locator("#timeline .msg.inbound img.mms")).to_have_attribute(
+        "src", f"/api/v1/messages/{message_id}/media/0")
 
 
 def test_agent_hand_off_shows_its_reason_live(new_page, session, live_server) -> None:

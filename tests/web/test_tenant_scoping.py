@@ -14,8 +14,8 @@ from inbox.models import Contact, Message, Note, Thread
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
-ID_PARAMS = {"thread_id", "contact_id", "followup_id"}
-ACTION_PARAMS = {"action": "escalate", "code": None}
+ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id"}
+ACTION_PARAMS = {"action": "escalate", "code": None, "index": 0}
 BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None}}
 
 
@@ -27,8 +27,10 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     thread = Thread(account_id=other.account.id, contact_id=contact.id, last_message_at=utcnow())
     session.add(thread)
     session.flush()
-    session.add(Message(account_id=other.account.id, thread_id=thread.id, contact_id=contact.id, direction="inbound",
-                        sender="customer", body="my gate code is 4242", status="received"))
+    message = Message(account_id=other.account.id, thread_id=thread.id, contact_id=contact.id, direction="inbound",
+                      sender="customer", body="my gate code is 4242", status="received",
+                      attachments=[{"url": "https://api.twilio.com/m/ME1", "content_type": "image/jpeg"}])
+    session.add(message)
     session.add(Note(account_id=other.account.id, thread_id=thread.id, body="private note"))
     booking_session = BookingSession(account_id=other.account.id, external_id="sess_other", contact_id=contact.id,
                                      thread_id=thread.id)
@@ -38,7 +40,8 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
                         thread_id=thread.id, due_at=utcnow())
     session.add(followup)
     session.commit()
-    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id}
+    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id,
+                   "message_id": message.id}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]

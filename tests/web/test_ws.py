@@ -182,7 +182,8 @@ def test_typing_cannot_be_attributed_to_someone_else(client, session) -> None:
 
 
 @pytest.mark.parametrize("raw", ["not json", "[1, 2]", json.dumps({"type": "shout"}),
-                                 json.dumps({"type": "resume", "after": "x"})])
+                                 json.dumps({"type": "resume", "after": "x"}),
+                                 json.dumps({"type": "resume", "after": 2**70})])
 def test_bad_client_messages_get_an_error_and_keep_the_socket(client, session, raw) -> None:
     tenant = make_tenant(session)
     login(client, tenant.csr.email)
