@@ -16,7 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.calendar import describe_hours, job_types, zone
+from bookings.calendar import describe_hours, zone
+from bookings.catalog import job_types
 from bookings.models import Booking, BookingSession
 from inbox.models import Account, Contact, Message, Thread
 
