@@ -78,7 +78,8 @@ def zone(account: Account) -> ZoneInfo:
     return ZoneInfo(account.timezone)
 
 
-def _ranges(value: Any) -> list[Any]:
+def hour_ranges(value: Any) -> list[Any]:
+    """One weekday's stored ranges as a list of [open, close] (unchecked)."""
     # An account written before several ranges a day existed holds one flat [open, close].
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return [value]
@@ -88,7 +89,7 @@ def _ranges(value: Any) -> list[Any]:
 def opening_ranges(account: Account, day: date) -> list[tuple[time, time]]:
     """The account's (open, close) ranges on `day`, earliest first; empty when it is closed that weekday."""
     found = []
-    for hours in _ranges((account.business_hours or {}).get(WEEKDAYS[day.weekday()])):
+    for hours in hour_ranges((account.business_hours or {}).get(WEEKDAYS[day.weekday()])):
         try:
             opens, closes = (time.fromisoformat(h) for h in hours)
         except (TypeError, ValueError):
@@ -102,7 +103,7 @@ def describe_hours(account: Account) -> list[str]:
     """Human-readable hours, one line per weekday, for prompts."""
     lines = []
     for key in WEEKDAYS:
-        ranges = [f"{r[0]}-{r[1]}" for r in _ranges((account.business_hours or {}).get(key))
+        ranges = [f"{r[0]}-{r[1]}" for r in hour_ranges((account.business_hours or {}).get(key))
                   if isinstance(r, list) and len(r) == 2]
         lines.append(f"{key.title()}: {', '.join(ranges)}" if ranges else f"{key.title()}: closed")
     return lines
