@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.queue import get_redis
-from inbox.accounts import user_for_token
+from inbox.accounts import active_user, user_for_token
 from inbox.models import User
 
 # Paths a person or provider reaches without logging in.
@@ -48,7 +48,7 @@ class CurrentUser:
 
 def _load_user(user_id: Any) -> CurrentUser | None:
     with session_scope() as session:
-        user = session.get(User, int(user_id)) if user_id else None
+        user = active_user(session, int(user_id)) if user_id else None  # deactivated: logged out
         return CurrentUser.of(user) if user else None
 
 
