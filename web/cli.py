@@ -26,6 +26,7 @@ from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
 from inbox.models import Account, User
 from web.app import create_app
+from web.cli_setup import add_calendar_commands, add_number_commands, add_user_commands
 from web.wiring import wire
 
 EXIT_USAGE = 2
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--messaging-service-sid")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_number_add)
+    add_number_commands(number)
 
     user = sub.add_parser("user").add_subparsers(dest="action", required=True)
     p = user.add_parser("create", help="create a CSR login")
@@ -221,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=("csr", "admin"), default="csr")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_user_create)
+    add_user_commands(user)
+    add_calendar_commands(sub)
 
     token = sub.add_parser("token").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", help="print a new API token for a user")
