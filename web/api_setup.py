@@ -74,6 +74,8 @@ def add_user(request: Request[CurrentUser, Any, Any], db: Session, data: Any) ->
     email = _typed(body, "email", str, required=True)
     password = _typed(body, "password", str, required=True)
     name, role = _typed(body, "name", str) or "", _typed(body, "role", str) or "csr"
+    if role not in accounts.ROLES:
+        raise unprocessable(f"role: must be one of {', '.join(accounts.ROLES)}")
     _as_field("email", lambda: accounts.normalize_email(email))
     _as_field("password", lambda: accounts.check_password(password))
     user = _as_field("email", lambda: accounts.create_user(db, request.user.account_id, email, password, role, name))
@@ -87,8 +89,10 @@ def change_user(request: Request[CurrentUser, Any, Any], db: Session, user_id: i
     user: User = scoped(db, User, user_id, request.user)
     body = _body(data, {"name", "role", "active"})
     name, role, active = _typed(body, "name", str), _typed(body, "role", str), _typed(body, "active", bool)
-    field = "active" if active is not None else "role" if role is not None else "name"
-    _as_field(field, lambda: accounts.update_user(db, user, name=name, role=role, active=active))
+    # One field at a time, so an error names its own field; a later error rolls back the earlier ones.
+    _as_field("name", lambda: accounts.update_user(db, user, name=name))
+    _as_field("role", lambda: accounts.update_user(db, user, role=role))
+    _as_field("active", lambda: accounts.update_user(db, user, active=active))
     db.commit()
     return user_json(user)
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.accounts import create_token
-from inbox.models import Account, SendingNumber
+from inbox.models import Account, SendingNumber, User
 from tests.factories import PASSWORD, Tenant, make_tenant
 from tests.followups.helpers import event, post_event
 from tests.web.helpers import login
@@ -73,7 +73,7 @@ def test_bad_user_requests_name_the_field(client, tenant: Tenant) -> None:
                          ({"email": "x@y.example", "password": "short"}, "password: "),
                          ({"email": tenant.csr.email, "password": "long enough pw"}, "email: a user with email"),
                          ({"email": "x@y.example"}, "password: required"),
-                         ({"email": "x@y.example", "password": "long enough pw", "role": "owner"}, "email: role"),
+                         ({"email": "x@y.example", "password": "long enough pw", "role": "owner"}, "role: must be one of"),
                          ({"email": "x@y.example", "password": "long enough pw", "boss": True}, "boss: unknown")):
         response = client.post("/api/v1/setup/users", json=body, headers=tenant.auth)
         assert response.status_code == 422 and response.json()["detail"].startswith(detail), response.text
@@ -127,3 +127,11 @@ def test_the_setup_page_is_linked_for_admins(client, tenant: Tenant) -> None:
     for part in ("Business hours", "Job types", "Closed days", "Users", "Sending numbers", "Booking widget",
                  "Calendar feed", "/static/setup.js"):
         assert part in page.text
+
+
+def test_a_change_with_one_bad_field_changes_nothing(client, session: Session, tenant: Tenant) -> None:
+    response = client.patch(f"/api/v1/setup/users/{tenant.csr.id}", json={"name": "New Name", "role": "owner"},
+                            headers=tenant.auth)
+    assert response.status_code == 422 and response.json()["detail"].startswith("role: ")
+    session.expire_all()
+    assert session.get_one(User, tenant.csr.id).name == "Carl Csr"
