@@ -228,9 +228,9 @@ def _write_job_types(session: Session, account: Account, jobs: list[dict[str, An
             session.delete(row)
     session.flush()
     for position, job in enumerate(jobs):
-        row = existing.get(fold(job["name"]))
-        if row is None:
-            row = JobType(account_id=account.id)
-            session.add(row)
-        row.name, row.duration_minutes, row.aliases = job["name"], job["duration_minutes"], job["aliases"]
-        row.active, row.position = job["active"], position
+        kept = existing.get(fold(job["name"]))
+        if kept is None:
+            kept = JobType(account_id=account.id)
+            session.add(kept)
+        kept.name, kept.duration_minutes, kept.aliases = job["name"], job["duration_minutes"], job["aliases"]
+        kept.active, kept.position = job["active"], position
