@@ -24,8 +24,8 @@ from inbox.accounts import ValidationError
 from inbox.contacts import thread_for
 from inbox.models import Account, Contact, Thread, User
 from web import api_calendar
-from web.api_calendar import unprocessable
 from web.auth import CurrentUser, scoped
+from web.errors import unprocessable
 
 SOURCES = ("agent", "link", "csr", "scheduler")
 STATUSES = ("booked", "cancelled")

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, put
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
@@ -22,11 +22,7 @@ from core.db import utcnow
 from core.settings import get_settings
 from inbox.models import Account
 from web.auth import CurrentUser, admin_only
-
-
-def unprocessable(detail: str) -> ClientException:
-    """A 422 whose detail names the field (CONTRACTS.md)."""
-    return ClientException(status_code=422, detail=detail)
+from web.errors import unprocessable
 
 
 def _account(db: Session, user: CurrentUser) -> Account:

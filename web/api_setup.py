@@ -17,8 +17,8 @@ from inbox import accounts
 from inbox.accounts import ValidationError
 from inbox.models import Account, SendingNumber, User
 from inbox.serializers import iso
-from web.api_calendar import unprocessable
 from web.auth import CurrentUser, admin_only, scoped
+from web.errors import unprocessable
 
 T = TypeVar("T")
 
