@@ -66,3 +66,20 @@ def test_admin_sets_up_the_calendar_and_a_rep_books_from_the_contact_panel(new_p
     session.expire_all()
     [booking] = session.scalars(select(Booking)).all()
     assert booking.source == "csr" and booking.starts_at == local(sunday, 9) and booking.job_type == "Water heater repair"
+
+    # Move it to the next time offered, then cancel it (confirming the browser's question).
+    picker.locator(".upcoming button", has_text="Move").click()
+    expect(picker.locator("h4")).to_have_text("Move booking")
+    picker.locator(".slot", has_text="11:00").first.click()
+    expect(picker.locator("#picker-book")).to_contain_text("Move booking to")
+    picker.locator("#picker-book").click()
+    expect(note).to_have_count(2)
+    expect(note.last).to_contain_text("Carl Csr moved Water heater repair to")
+    expect(note.last).to_contain_text("11:00 AM")
+    rep.on("dialog", lambda dialog: dialog.accept())
+    picker.locator(".upcoming button", has_text="Cancel visit").click()
+    expect(note).to_have_count(3)
+    expect(note.last).to_contain_text("Carl Csr cancelled Water heater repair")
+    expect(rep.locator("#booking-picker .upcoming li")).to_have_count(0)
+    session.expire_all()
+    assert session.get(Booking, booking.id).status == "cancelled"
