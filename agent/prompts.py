@@ -16,7 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.calendar import describe_hours, job_types, zone
+from bookings.calendar import describe_hours, zone
+from bookings.catalog import fold, job_types, resolve_job_type
 from bookings.models import Booking, BookingSession
 from inbox.models import Account, Contact, Message, Thread
 
@@ -36,6 +37,19 @@ def latest_session(session: Session, thread: Thread) -> BookingSession | None:
         .order_by(BookingSession.id.desc()).limit(1))
 
 
+def requested_job(session: Session, account: Account, booking_session: BookingSession | None) -> str | None:
+    """What the customer started booking, as the agent should read it: the matching job type
+    (by name or alias), or the default job type to offer when their request matches none."""
+    raw = " ".join((booking_session.job_type or "").split())[:200] if booking_session else ""
+    if not raw:
+        return None
+    job, matched = resolve_job_type(session, account, raw)
+    if matched and job is not None:
+        return job.name if fold(job.name) == fold(raw) else f'{job.name} (they chose "{raw}")'
+    offer = f"offer {job.name} instead" if job is not None else "hand off to a person"
+    return f'"{raw}", which is not one of our job types: {offer}'
+
+
 def _local(account: Account, when: datetime) -> str:
     return when.astimezone(zone(account)).strftime("%A %B %-d, %Y, %-I:%M %p")
 
@@ -50,7 +64,7 @@ def system_prompt(session: Session, account: Account, thread: Thread, contact: C
         business=account.name, services=account.services, timezone=account.timezone,
         now_local=_local(account, now), hours=describe_hours(account), job_types=job_types(session, account),
         customer_name=(contact.name or "")[:100] or None,
-        job_type=booking_session.job_type if booking_session else None,
+        job_type=requested_job(session, account, booking_session),
         job_notes=" ".join((booking_session.job_notes or "").split())[:500] if booking_session else None,
         bookings=[{"id": b.id, "job_type": b.job_type, "label": _local(account, b.starts_at)}  # type: ignore[arg-type]
                   for b in bookings],

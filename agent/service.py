@@ -10,13 +10,15 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from agent.prompts import opening_text
+from agent.prompts import latest_session, opening_text
+from bookings.catalog import resolve_job_type
 from core import hooks
 from core.db import utcnow
 from core.outbox import enqueue_after_commit
 from core.settings import get_settings
 from inbox.models import Account, Contact, Message, Thread
 from inbox.sending import send_text
+from inbox.threads import add_note
 
 TURN_JOB = "agent.jobs.run_turn"
 HOW_TO_ENABLE = "Set OPENAI_API_KEY (or OPENAI_BASE_URL for a self-hosted model) and restart to turn the AI agent on."
@@ -62,10 +64,26 @@ def start_followup_conversation(session: Session, thread: Thread, followup_id: i
     contact = session.get(Contact, thread.contact_id)
     assert account is not None and contact is not None
     thread.owner = "agent"
+    _note_unmatched_job_type(session, account, thread)
     message = send_text(session, thread, opening_text(session, account, thread, contact), sender="agent")
     if message.decision != "blocked":
         thread.agent_messages += 1
     return message
+
+
+def _note_unmatched_job_type(session: Session, account: Account, thread: Thread) -> None:
+    """Tell the team when the scheduler's job type matches none of ours, so they can add an alias."""
+    booking_session = latest_session(session, thread)
+    raw = " ".join((booking_session.job_type or "").split())[:200] if booking_session else ""
+    if not raw:
+        return
+    job, matched = resolve_job_type(session, account, raw)
+    if matched:
+        return
+    offered = f"offers {job.name} (the default job type)" if job else "has no job type to offer"
+    add_note(session, thread, f'The scheduler asked for "{raw}", which is no job type or alias of ours; the agent '
+                              f'{offered} instead. Add "{raw}" as an alias in Business setup to match it next time.',
+             author=None, author_kind="system")
 
 
 def register() -> None:

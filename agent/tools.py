@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.calendar import (
-    MAX_RANGE_DAYS,
-    PARTS_OF_DAY,
-    SlotUnavailable,
-    get_backend,
-    job_type_named,
-    job_types,
-    zone,
-)
+from bookings.calendar import MAX_RANGE_DAYS, PARTS_OF_DAY, SlotUnavailable, get_backend, zone
+from bookings.catalog import job_type_named, job_types
 from bookings.models import Booking
+from bookings.offer import offered_slots
+from bookings.offer import slot_label as _label
 from inbox.models import Account, Contact, Thread
 
 HANDOFF_REASONS = ("customer_request", "frustration", "out_of_scope", "pricing", "emergency", "loop", "other")
@@ -150,8 +145,7 @@ def _int(value: Any, name: str) -> int:
 
 
 def slot_label(ctx: ToolContext, start: datetime) -> str:
-    local = start.astimezone(zone(ctx.account))
-    return local.strftime("%a %b %-d, %-I:%M %p")
+    return _label(ctx.account, start)
 
 
 def upcoming_bookings(ctx: ToolContext) -> list[Booking]:
@@ -185,18 +179,7 @@ def _own_booking(ctx: ToolContext, value: Any) -> Booking:
 def find_slots(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     job = _job(ctx, args["job_type"])
     first, last = _day(args["date_from"], "date_from"), _day(args["date_to"], "date_to")
-    today = ctx.now.astimezone(zone(ctx.account)).date()
-    if last < today:
-        raise SlotUnavailable(f"those dates are in the past; today is {today.isoformat()}")
-    first = max(first, today)
-    if (last - first).days >= MAX_RANGE_DAYS:
-        last = first + timedelta(days=MAX_RANGE_DAYS - 1)
-    part = args.get("part_of_day", "any")
-    if part not in PARTS_OF_DAY:
-        raise SlotUnavailable(f"part_of_day must be one of {', '.join(PARTS_OF_DAY)}")
-    slots = get_backend(ctx.account).find_slots(ctx.session, ctx.account, job, first, last, part, now=ctx.now)
-    found = [{"start": s.starts_at.astimezone(zone(ctx.account)).isoformat(), "label": slot_label(ctx, s.starts_at)}
-             for s in slots]
+    found = offered_slots(ctx.session, ctx.account, job, first, last, args.get("part_of_day", "any"), now=ctx.now)
     note = "offer two or three of these" if found else "nothing open in that range; try later dates or another part of day"
     return ToolOutcome({"job_type": job.name, "slots": found, "note": note})
 

@@ -3,9 +3,10 @@
 The built-in calendar is the default backend. Another backend (a field-service system's API)
 implements `BookingBackend`. Rules of the built-in one:
 
-- a day is open when `Account.business_hours` has hours for its weekday and it is not a
-  `BlackoutDate`; times are in the account's time zone;
-- slots start every `Account.slot_minutes` from opening; a job fits when it ends by closing;
+- a day is open when `Account.business_hours` has ranges for its weekday (`{"tue": [["08:00",
+  "12:00"], ["13:00", "17:00"]]}`) and it is not a `BlackoutDate`; times are in the account's zone;
+- slots start every `Account.slot_minutes` from each range's opening; a job fits when it ends by
+  that range's closing;
 - there are `Account.technicians` seats (one per technician); a booking holds its seat for the
   whole job, so a four-hour job also fills the seat in the next slot;
 - a seat is taken by inserting `Booking(seat=n)`. On PostgreSQL a transaction-scoped advisory
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bookings.catalog import job_type_named
 from bookings.models import BlackoutDate, Booking, JobType
 from bookings.records import announce_changed, announce_created
 from core.db import utcnow
@@ -42,6 +44,10 @@ MAX_RANGE_DAYS = 14
 
 class SlotUnavailable(Exception):
     """A booking request the calendar refuses; the message tells the caller what to do instead."""
+
+
+class SlotFull(SlotUnavailable):
+    """A real slot whose every seat is taken (perhaps a moment ago, by a concurrent booking)."""
 
 
 @dataclass(frozen=True)
@@ -68,48 +74,38 @@ class BookingBackend(Protocol):
     def cancel(self, session: Session, account: Account, booking: Booking, *, contact_id: int) -> Booking: ...
 
 
-DEFAULT_JOB_TYPE = "Service visit"
-
-
-def job_types(session: Session, account: Account) -> list[JobType]:
-    """The account's bookable job types; one default "Service visit" of a slot's length if it set none."""
-    rows = list(session.scalars(select(JobType).where(JobType.account_id == account.id, JobType.active.is_(True))
-                                .order_by(JobType.name)))
-    if rows:
-        return rows
-    has_any = session.scalar(select(JobType.id).where(JobType.account_id == account.id).limit(1))
-    return [] if has_any else [JobType(account_id=account.id, name=DEFAULT_JOB_TYPE,
-                                       duration_minutes=account.slot_minutes, active=True)]
-
-
-def job_type_named(session: Session, account: Account, name: str) -> JobType | None:
-    """The active job type with this name (case and spacing ignored), or None."""
-    wanted = " ".join(name.split()).casefold()
-    return next((j for j in job_types(session, account) if j.name.casefold() == wanted), None)
-
-
 def zone(account: Account) -> ZoneInfo:
     return ZoneInfo(account.timezone)
 
 
-def opening_hours(account: Account, day: date) -> tuple[time, time] | None:
-    """The account's (open, close) on `day`, or None when it is closed that weekday."""
-    hours = (account.business_hours or {}).get(WEEKDAYS[day.weekday()])
-    if not hours or len(hours) != 2:
-        return None
-    try:
-        opens, closes = (time.fromisoformat(h) for h in hours)
-    except (TypeError, ValueError):
-        return None  # hours an admin mistyped close the day rather than break every booking
-    return (opens, closes) if opens < closes else None
+def hour_ranges(value: Any) -> list[Any]:
+    """One weekday's stored ranges as a list of [open, close] (unchecked)."""
+    # An account written before several ranges a day existed holds one flat [open, close].
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return [value]
+    return value if isinstance(value, list) else []
+
+
+def opening_ranges(account: Account, day: date) -> list[tuple[time, time]]:
+    """The account's (open, close) ranges on `day`, earliest first; empty when it is closed that weekday."""
+    found = []
+    for hours in hour_ranges((account.business_hours or {}).get(WEEKDAYS[day.weekday()])):
+        try:
+            opens, closes = (time.fromisoformat(h) for h in hours)
+        except (TypeError, ValueError):
+            continue  # a range mistyped outside the API closes that range rather than break every booking
+        if opens < closes:
+            found.append((opens, closes))
+    return sorted(found)
 
 
 def describe_hours(account: Account) -> list[str]:
     """Human-readable hours, one line per weekday, for prompts."""
     lines = []
     for key in WEEKDAYS:
-        hours = (account.business_hours or {}).get(key)
-        lines.append(f"{key.title()}: {hours[0]}-{hours[1]}" if hours else f"{key.title()}: closed")
+        ranges = [f"{r[0]}-{r[1]}" for r in hour_ranges((account.business_hours or {}).get(key))
+                  if isinstance(r, list) and len(r) == 2]
+        lines.append(f"{key.title()}: {', '.join(ranges)}" if ranges else f"{key.title()}: closed")
     return lines
 
 
@@ -136,18 +132,18 @@ def _seats_used(busy: list[tuple[datetime, datetime, int]], start: datetime, end
 
 
 def _slot_starts(account: Account, job_type: JobType, day: date) -> list[datetime]:
-    """Every UTC start on `day` where a job of this type fits inside business hours."""
-    hours = opening_hours(account, day)
-    if hours is None:
-        return []
+    """Every UTC start on `day` where a job of this type fits inside one range of business hours
+    (slots start every `slot_minutes` from each range's opening)."""
     tz = zone(account)
-    opens = datetime.combine(day, hours[0], tz)
-    closes = datetime.combine(day, hours[1], tz)
     step = timedelta(minutes=max(account.slot_minutes, 15))
-    starts, current = [], opens
-    while current + timedelta(minutes=job_type.duration_minutes) <= closes:
-        starts.append(current.astimezone(UTC))
-        current += step
+    length = timedelta(minutes=job_type.duration_minutes)
+    starts: list[datetime] = []
+    for opens_at, closes_at in opening_ranges(account, day):
+        # Wall-clock arithmetic in the local zone, then to UTC: a DST change keeps 08:00 at 08:00.
+        current, closes = datetime.combine(day, opens_at, tz), datetime.combine(day, closes_at, tz)
+        while current + length <= closes:
+            starts.append(current.astimezone(UTC))
+            current += step
     return starts
 
 
@@ -273,7 +269,7 @@ def _take_seat(session: Session, account: Account, booking: Booking, start: date
         except IntegrityError:
             # The unique index caught a seat taken outside the day lock: try the next one.
             continue
-    raise SlotUnavailable("that slot is full; call find_slots and offer another time")
+    raise SlotFull("that slot is full; call find_slots and offer another time")
 
 
 def get_backend(account: Account) -> BookingBackend:

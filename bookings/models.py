@@ -4,9 +4,10 @@ sessions scheduler widgets report. The agent, follow-ups, reps and the API all u
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -20,6 +21,10 @@ class JobType(Base):
     name: Mapped[str] = mapped_column(String(200))
     duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Other names a scheduler widget or a customer uses for it ("water heater", "no hot water").
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # The admin's order; the first active job type is the default for an unmatched request.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class BlackoutDate(Base):
@@ -77,3 +82,12 @@ class BookingSession(Base):
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def session_ref(row: Any) -> str | None:
+    """The scheduler's own session id (`BookingSession.external_id`) of a booking or follow-up row."""
+    db = object_session(row)
+    if row.session_id is None or db is None:
+        return None
+    found = db.get(BookingSession, row.session_id)
+    return found.external_id if found else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bookings.models import Booking
+from bookings.models import Booking, session_ref
 from core import hooks
 from inbox import events
 
@@ -13,7 +13,10 @@ def booking_json(booking: Booking) -> dict[str, object]:
     """A booking as the API and the `booking.created` event show it."""
     return {
         "id": booking.id, "contact_id": booking.contact_id, "thread_id": booking.thread_id,
-        "followup_id": booking.followup_id, "session_id": booking.session_id, "variant": booking.variant,
+        "followup_id": booking.followup_id, "session_id": booking.session_id,
+        # The scheduler's own session id, so an integration can match the booking to its records.
+        "session_ref": session_ref(booking),
+        "variant": booking.variant,
         "source": booking.source, "status": booking.status, "job_type": booking.job_type,
         "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,
         "ends_at": booking.ends_at.isoformat() if booking.ends_at else None,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.models import Booking
+from bookings.models import Booking, session_ref
 from core import hooks
 from core.db import utcnow
 from followups.models import Followup
@@ -22,7 +22,9 @@ from inbox.serializers import iso
 def followup_json(followup: Followup) -> dict[str, Any]:
     """The API and event shape of a follow-up (CONTRACTS.md, plus a few readable extras)."""
     return {
-        "id": followup.id, "session_id": followup.session_id, "contact_id": followup.contact_id,
+        "id": followup.id, "session_id": followup.session_id,
+        "session_ref": session_ref(followup),
+        "contact_id": followup.contact_id,
         "thread_id": followup.thread_id, "due_at": iso(followup.due_at), "status": followup.status,
         "variant": followup.variant, "mode": followup.mode, "block_reason": followup.block_reason,
         "detail": followup.detail, "cancelled_by": followup.cancelled_by,

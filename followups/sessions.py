@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bookings.catalog import resolve_job_type
 from bookings.models import Booking, BookingSession
 from bookings.records import announce_created
 from core.db import utcnow
@@ -78,10 +79,13 @@ def session_completed(session: Session, account: Account, event: SessionEvent) -
     if followup is not None:
         cancel(session, followup, "session_completed")
         clicked = links.was_clicked(session, followup.id)
+    requested = event.job_type or booking_session.job_type
+    # The widget may say "no hot water" for what the business calls "Water heater repair".
+    job, matched = resolve_job_type(session, account, requested)
     booking = Booking(account_id=account.id, contact_id=contact.id, thread_id=booking_session.thread_id,
                       session_id=booking_session.id, followup_id=followup.id if followup else None,
                       variant=followup.variant if followup else None, source="link" if clicked else "scheduler",
-                      job_type=event.job_type or booking_session.job_type, starts_at=event.starts_at,
+                      job_type=job.name if matched and job else requested, starts_at=event.starts_at,
                       external_job_id=event.job_id, status="booked", created_at=utcnow())
     session.add(booking)
     return announce_created(session, booking)

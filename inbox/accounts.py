@@ -92,8 +92,7 @@ def create_user(session: Session, account_id: int | str, email: str, password: s
     email = normalize_email(email)
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise ValidationError("password must be at least 8 characters")
+    check_password(password)
     if session.scalar(select(User).where(User.email == email)):
         raise ValidationError(f"a user with email {email} already exists")
     user = User(account_id=account.id, email=email, name=name or email.split("@")[0],
@@ -105,8 +104,8 @@ def create_user(session: Session, account_id: int | str, email: str, password: s
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        _hasher.hash(password)  # same cost whether or not the email exists
+    if user is None or not user.active:
+        _hasher.hash(password)  # same cost whether or not the email exists (or may log in)
         return None
     try:
         _hasher.verify(user.password_hash, password)
@@ -134,8 +133,99 @@ def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
     if row is None:
         return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None  # a deactivated user's tokens stop working with their login
     row.last_used_at = utcnow()
-    return session.get(User, row.user_id)
+    return user
+
+
+def active_user(session: Session, user_id: int) -> User | None:
+    """The user behind a login session, or None once they are deactivated (or deleted)."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise ValidationError(f"no user with email {email.strip()}")
+    return user
+
+
+def check_password(password: str) -> str:
+    if len(password) < 8:
+        raise ValidationError("password must be at least 8 characters")
+    return password
+
+
+def _keeps_an_admin(session: Session, user: User) -> None:
+    # An account whose last admin is gone could never change its own setup again.
+    others = session.scalar(select(User.id).where(User.account_id == user.account_id, User.id != user.id,
+                                                  User.role == "admin", User.active.is_(True)).limit(1))
+    if others is None:
+        raise ValidationError(f"{user.email} is the account's last active admin; make another admin first")
+
+
+def update_user(session: Session, user: User, *, name: str | None = None, role: str | None = None,
+                active: bool | None = None) -> User:
+    """Change a user's display name, role or whether they may log in (deactivating ends their tokens)."""
+    if name is not None:
+        if not name.strip() or len(name.strip()) > 200:
+            raise ValidationError("name must be 1 to 200 characters")
+        user.name = name.strip()
+    if role is not None and role != user.role:
+        if role not in ROLES:
+            raise ValidationError(f"role must be one of {', '.join(ROLES)}")
+        if user.role == "admin":
+            _keeps_an_admin(session, user)
+        user.role = role
+    if active is not None and active != user.active:
+        if not active and user.role == "admin":
+            _keeps_an_admin(session, user)
+        user.active = active
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, user: User, password: str) -> User:
+    user.password_hash = _hasher.hash(check_password(password))
+    session.flush()
+    return user
+
+
+def account_users(session: Session, account_id: int) -> list[User]:
+    """Every user of the account, active or not, by name."""
+    return list(session.scalars(select(User).where(User.account_id == account_id).order_by(User.name, User.id)))
+
+
+def account_numbers(session: Session, account_id: int) -> list[SendingNumber]:
+    return list(session.scalars(select(SendingNumber).where(SendingNumber.account_id == account_id)
+                                .order_by(SendingNumber.id)))
+
+
+def remove_number(session: Session, phone: str, account_id: int | None = None) -> SendingNumber:
+    """Stop sending from a number (texts already sent keep it); `account_id` limits it to one account."""
+    try:
+        e164 = to_e164(phone)
+    except InvalidPhone as exc:
+        raise ValidationError(str(exc)) from None
+    query = select(SendingNumber).where(SendingNumber.phone == e164)
+    if account_id is not None:
+        query = query.where(SendingNumber.account_id == account_id)
+    number = session.scalar(query)
+    if number is None:
+        raise ValidationError(f"{e164} is not a sending number" + (" of this account" if account_id else ""))
+    session.delete(number)
+    session.flush()
+    return number
+
+
+def rotate_webhook_secret(session: Session, account: Account) -> str:
+    """A new scheduler webhook secret; events signed with the old one are refused from now on."""
+    account.webhook_secret = secrets.token_hex(32)
+    session.flush()
+    return account.webhook_secret
 
 
 def instance_secret(session: Session, configured: str | None = None) -> str:

@@ -8,14 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, UTCDateTime, utcnow
 
-DEFAULT_BUSINESS_HOURS: dict[str, list[str]] = {
-    day: ["08:00", "18:00"] for day in ("mon", "tue", "wed", "thu", "fri")
-} | {"sat": ["09:00", "14:00"]}
+# Per weekday, a list of [open, close] ranges in the account's time zone (a lunch break is two ranges).
+DEFAULT_BUSINESS_HOURS: dict[str, list[list[str]]] = {
+    day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")
+} | {"sat": [["09:00", "14:00"]], "sun": []}
 
 
 class Account(Base):
@@ -38,6 +39,8 @@ class Account(Base):
     messaging_service_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     technicians: Mapped[int] = mapped_column(Integer, default=2)
     slot_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    # The secret in the iCalendar feed URL; None until an admin first asks for the feed.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -63,6 +66,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default="csr")
+    # A deactivated user keeps their name on old notes and messages but cannot log in or use a token.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -142,5 +142,6 @@ def mark_read(session: Session, thread: Thread) -> Thread:
 
 
 def account_users(session: Session, account_id: int) -> list[User]:
-    """The account's reps, for the assign menu."""
-    return list(session.scalars(select(User).where(User.account_id == account_id).order_by(User.name)))
+    """The account's active reps, for the assign menu."""
+    return list(session.scalars(select(User).where(User.account_id == account_id, User.active.is_(True))
+                                .order_by(User.name)))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.inputs import id_in_range
-from inbox.accounts import user_for_token
+from inbox.accounts import active_user, user_for_token
 from inbox.models import User
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class CurrentUser:
 
 def _load_user(user_id: Any) -> CurrentUser | None:
     with session_scope() as session:
-        user = session.get(User, int(user_id)) if user_id else None
+        user = active_user(session, int(user_id)) if user_id else None  # deactivated: logged out
         return CurrentUser.of(user) if user else None
 
 

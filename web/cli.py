@@ -29,6 +29,7 @@ from inbox.accounts import ValidationError, add_number, create_account, create_t
 from inbox.models import Account, User
 from inbox.recovery import start_recovery
 from web.app import create_app
+from web.cli_setup import add_calendar_commands, add_number_commands, add_user_commands
 from web.logins import proxy_headers_config
 from web.wiring import wire
 
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--messaging-service-sid")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_number_add)
+    add_number_commands(number)
 
     user = sub.add_parser("user").add_subparsers(dest="action", required=True)
     p = user.add_parser("create", help="create a CSR login")
@@ -238,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", choices=("csr", "admin"), default="csr")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_user_create)
+    add_user_commands(user)
+    add_calendar_commands(sub)
 
     token = sub.add_parser("token").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", help="print a new API token for a user")

@@ -1,7 +1,9 @@
-"""`GET /settings`: the admin's follow-up settings page (delay, mode, template, variants, lint as they type).
+"""The admins' pages: `GET /settings` (follow-ups: delay, mode, template, variants, lint as they
+type) and `GET /setup` (Business setup: calendar, users, sending numbers, webhook secret).
 
-The page reads and writes through the JSON API (`/api/v1/followups/settings`, `/lint`), so the
-browser and integrations see the same validation and warnings.
+The pages read and write through the JSON API (`/api/v1/followups/settings`, `/api/v1/calendar`,
+`/api/v1/setup/...`), so the browser and integrations see the same validation and warnings. This
+module's ROUTES also serve the setup API (web/api_setup.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from followups import account_settings
 from inbox.models import Account
+from web.api_setup import setup_api
 from web.auth import CurrentUser, admin_only
 from web.pages import nav_context
 
@@ -26,4 +29,11 @@ def settings_page(request: Request[CurrentUser, Any, Any], db: Session) -> Templ
                                               "settings": account_settings.read(db, account)})
 
 
-ROUTES: list[Any] = [settings_page]
+@get("/setup", guards=[admin_only], sync_to_thread=True, include_in_schema=False)
+def setup_page(request: Request[CurrentUser, Any, Any], db: Session) -> Template:
+    """Business setup: everything on it loads and saves through the JSON API."""
+    account = db.get_one(Account, request.user.account_id)
+    return Template("setup.html", context={**nav_context(request), "account": account})
+
+
+ROUTES: list[Any] = [settings_page, setup_page, setup_api]

@@ -40,7 +40,7 @@ def listed(*messages: dict) -> httpx.Response:
     return httpx.Response(200, json={"messages": list(messages), "page": 0, "page_size": 100})
 
 
-def test_a_text_the_provider_never_got_is_sent_once_after_its_worker_was_killed(session, worker, twilio) -> None:
+def test_a_text_the_provider_never_got_is_sent_once_after_its_worker_was_killed(session, worker, twilio) -> None:  # noqa: F811
     sent = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     twilio.get(API).mock(return_value=listed())
     message = reply(session)
@@ -52,7 +52,7 @@ def test_a_text_the_provider_never_got_is_sent_once_after_its_worker_was_killed(
     assert (stored.status, stored.provider_sid, sent.call_count) == ("sending", MSG_SID, 1)
 
 
-def test_a_text_the_provider_took_gets_its_id_back_and_is_not_sent_again(session, worker, twilio) -> None:
+def test_a_text_the_provider_took_gets_its_id_back_and_is_not_sent_again(session, worker, twilio) -> None:  # noqa: F811
     sent = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     lookup = twilio.get(API).mock(return_value=listed(created(status="delivered")))
     message = reply(session)
@@ -66,9 +66,9 @@ def test_a_text_the_provider_took_gets_its_id_back_and_is_not_sent_again(session
     assert (asked["To"], asked["From"]) == (stored.to_number, stored.from_number)
 
 
-def test_a_queued_text_whose_job_was_lost_is_enqueued_again(session, worker, twilio) -> None:
+def test_a_queued_text_whose_job_was_lost_is_enqueued_again(session, worker, twilio) -> None:  # noqa: F811
     sent = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
-    message = reply(session)
+    reply(session)
     get_redis().flushdb()  # the worker (or Redis) lost the job
     assert recover_deliveries()["reenqueued"] == 0  # too young to call lost
     assert recover_deliveries(now=utcnow() + timedelta(minutes=1))["reenqueued"] == 1
@@ -76,7 +76,7 @@ def test_a_queued_text_whose_job_was_lost_is_enqueued_again(session, worker, twi
     assert sent.call_count == 1
 
 
-def test_a_slow_run_whose_text_was_recovered_meanwhile_does_not_send_it_too(session, worker, twilio,
+def test_a_slow_run_whose_text_was_recovered_meanwhile_does_not_send_it_too(session, worker, twilio,  # noqa: F811
                                                                               monkeypatch) -> None:
     sent = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     twilio.get(API).mock(return_value=listed())

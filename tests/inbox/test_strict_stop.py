@@ -56,7 +56,7 @@ def _stop(account_number: str, phone: str, answered: list[float]) -> None:
 
 
 def test_stop_arriving_while_a_text_is_in_flight_waits_until_it_is_out(session, queued, monkeypatch) -> None:
-    tenant, thread, message = queued
+    _, thread, message = queued
     in_flight = threading.Event()
     provider = SlowProvider(0.5, in_flight)
     monkeypatch.setattr(inbox.delivery, "get_provider", lambda: provider)
@@ -73,7 +73,7 @@ def test_stop_arriving_while_a_text_is_in_flight_waits_until_it_is_out(session, 
 
 
 def test_stop_committed_after_the_claim_blocks_the_text_before_any_provider_call(session, queued, monkeypatch) -> None:
-    tenant, thread, message = queued
+    _, thread, message = queued
     provider = SlowProvider(0)
     contact = session.get(Contact, thread.contact_id)
 

@@ -7,16 +7,17 @@ import re
 
 import pytest
 
-from bookings.models import BookingSession
+from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from followups.models import Followup
-from inbox.models import Contact, Message, Note, Thread
+from inbox.models import Contact, Message, Note, SendingNumber, Thread, User
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
-ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id"}
+ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id", "booking_id", "user_id", "number_id"}
 ACTION_PARAMS = {"action": "escalate", "code": None, "index": 0}
-BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None}}
+BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None},
+          "reschedule": {"start": "2030-01-01T09:00:00-08:00"}, "password": {"password": "taken over!"}}
 
 
 def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
@@ -39,9 +40,13 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     followup = Followup(account_id=other.account.id, session_id=booking_session.id, contact_id=contact.id,
                         thread_id=thread.id, due_at=utcnow())
     session.add(followup)
+    booking = Booking(account_id=other.account.id, contact_id=contact.id, thread_id=thread.id, source="agent",
+                      job_type="Service visit", starts_at=utcnow(), ends_at=utcnow(), seat=0, status="booked")
+    session.add(booking)
     session.commit()
     return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id,
-                   "message_id": message.id}
+                   "message_id": message.id, "booking_id": booking.id, "user_id": other.csr.id,
+                   "number_id": other.number.id}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]
@@ -65,7 +70,7 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
         for name in params:
             value = ids.get(name, ACTION_PARAMS.get(name))
             url = re.sub(rf"{{{name}:\w+}}", str(value), url)
-        body = BODIES.get(url.rsplit("/", 1)[-1], {})
+        body = BODIES.get(url.rsplit("/", 1)[-1], {"active": False} if method == "PATCH" else {})
         if "user_id" in body:
             body = {"user_id": mine.csr.id}
         response = client.request(method, url, headers={**mine.auth, "accept": "application/json"},
@@ -81,6 +86,9 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
     assert session.query(Message).filter_by(thread_id=thread.id).count() == 1
     assert session.query(Note).filter_by(thread_id=thread.id).count() == 1
     assert session.get(Followup, ids["followup_id"]).status == "scheduled"
+    assert session.get(Booking, ids["booking_id"]).status == "booked"
+    assert session.get(User, ids["user_id"]).active
+    assert session.get(SendingNumber, ids["number_id"]) is not None
 
 
 @pytest.mark.parametrize("path", ["/api/v1/threads", "/api/v1/followups", "/api/v1/bookings", "/api/v1/users",

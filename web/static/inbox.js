@@ -265,6 +265,8 @@
         (f.block_reason ? ` · ${BLOCK_REASONS[f.block_reason] || f.block_reason}` : ""))),
       section("Bookings", c.bookings.map((b) => `${b.job_type || "job"} · ${formatTime(b.starts_at, tz)} · ${b.source}`)),
     ].filter(Boolean));  // replaceChildren would print a null as the text "null"
+    document.dispatchEvent(new CustomEvent("textdesk:contact-rendered",  // booking_picker.js adds its section
+      { detail: { thread: state.detail, refresh: () => refreshDetail(state.detail.id) } }));
   }
 
   // ---- presence and typing -----------------------------------------------------------------
