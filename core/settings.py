@@ -118,6 +118,7 @@ class Settings:
     followup_delay_seconds: int = 900
     agent: AgentTunables = field(default_factory=AgentTunables)
     data_dir: Path = field(default_factory=lambda: Path(".textdesk"))
+    webhooks_allow_private: bool = False  # outbound webhooks may call loopback/private URLs (development)
 
     @property
     def embedded_redis(self) -> bool:
@@ -149,6 +150,7 @@ class Settings:
             followup_delay_seconds=_int(env, "TEXTDESK_FOLLOWUP_DELAY_SECONDS", 900),
             agent=AgentTunables.from_env(env),
             data_dir=Path(env.get("TEXTDESK_DATA_DIR") or ".textdesk"),
+            webhooks_allow_private=env.get("TEXTDESK_WEBHOOKS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         )
         if provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token):
             raise SettingsError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set when TEXTDESK_SMS_PROVIDER=twilio")

@@ -46,6 +46,7 @@ ROUTE_MODULES = (
     "web.api_bookings",
     "web.api_contacts",
     "web.settings_pages",
+    "web.integrations",
     "web.dashboard",
     "web.simulator",
     "webhooks.twilio",

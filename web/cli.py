@@ -25,6 +25,7 @@ from core.settings import SettingsError, get_settings, reset_settings
 from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
 from inbox.models import Account, User
+from integrations.delivery import start_reconciler as start_webhook_reconciler
 from web.app import create_app
 from web.wiring import wire
 
@@ -62,6 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis())
 
     start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
+    start_webhook_reconciler()  # outbound webhooks likewise
     worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
 
 
