@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+import respx
+from sqlalchemy import select
 
 from agent.handoff import hand_off
 from bookings.calendar import BuiltinCalendar
+from followups.models import Followup
 from inbox import consent
 from inbox.models import Message
 from inbox.status import apply_status
 from integrations.endpoints import EVENTS
 from tests.agent.conftest import local, next_weekday
-from tests.integrations.helpers import book, deliveries, integrated_shop
+from tests.factories import make_tenant
+from tests.followups.helpers import daytime_contact, event, past_due, post_event
+from tests.integrations.helpers import HOOK_URL, book, deliveries, integrated_shop
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +92,22 @@ def test_a_rolled_back_fact_writes_no_delivery(client, session):
     consent.opt_out(session, setup.shop.contact, source="keyword", raw_text="STOP")
     session.rollback()
     assert deliveries(session) == []
+
+
+def test_a_sent_followup_is_followup_sent_with_the_scheduler_session_ref(client, session, worker):
+    tenant = make_tenant(session)
+    daytime_contact(session, tenant)
+    created = client.post("/api/v1/webhook-endpoints", headers=tenant.auth,
+                          json={"url": HOOK_URL, "events": ["followup.sent"]})
+    assert created.status_code == 201
+    post_event(client, tenant, event(occurred_at=past_due(tenant), session_id="sess_77"))
+    with respx.mock:
+        receiver = respx.post(HOOK_URL).respond(200)
+        worker()  # sends the follow-up, then the webhook its sending recorded
+    [row] = deliveries(session)
+    assert (row.type, row.status) == ("followup.sent", "delivered") and receiver.call_count == 1
+    data = row.payload["data"]
+    followup = session.scalars(select(Followup)).one()
+    assert (data["id"], data["status"], data["session_ref"], data["message_id"]) == (
+        followup.id, "sent", "sess_77", followup.sent_message_id)
+    assert data["contact"]["phone"] == "+14155550134"
