@@ -11,10 +11,11 @@ from bookings.models import BookingSession
 from core.db import utcnow
 from followups.models import Followup
 from inbox.models import Contact, Message, Note, Thread
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
-ID_PARAMS = {"thread_id", "contact_id", "followup_id"}
+ID_PARAMS = {"thread_id", "contact_id", "followup_id", "endpoint_id", "webhook_id"}
 ACTION_PARAMS = {"action": "escalate", "code": None}
 BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None}}
 
@@ -37,8 +38,15 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     followup = Followup(account_id=other.account.id, session_id=booking_session.id, contact_id=contact.id,
                         thread_id=thread.id, due_at=utcnow())
     session.add(followup)
+    endpoint = WebhookEndpoint(account_id=other.account.id, url="https://other.example/hooks", events=["booking.created"],
+                               secret="whsec_c2VjcmV0")
+    session.add(endpoint)
+    session.flush()
+    session.add(WebhookDelivery(account_id=other.account.id, endpoint_id=endpoint.id, webhook_id="msg_other",
+                                type="booking.created", payload={"data": "Secret Customer"}, max_attempt=8))
     session.commit()
-    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id}
+    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id,
+                   "endpoint_id": endpoint.id, "webhook_id": "msg_other"}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]
@@ -81,7 +89,8 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
 
 
 @pytest.mark.parametrize("path", ["/api/v1/threads", "/api/v1/followups", "/api/v1/bookings", "/api/v1/users",
-                                  "/api/v1/events", "/api/v1/threads?q=Secret", "/inbox"])
+                                  "/api/v1/events", "/api/v1/threads?q=Secret", "/inbox",
+                                  "/api/v1/webhook-endpoints"])
 def test_lists_never_show_another_accounts_rows(client, session, path: str) -> None:
     mine = make_tenant(session)
     _other_accounts_rows(session)
