@@ -164,3 +164,23 @@ def test_resend_sends_the_same_webhook_id_again(client, session, worker):
     assert {c.request.headers["webhook-id"] for c in receiver.calls} == {row.webhook_id}
     row = deliveries(session)[0]
     assert (row.status, row.attempt) == ("delivered", 2)
+
+
+def test_gives_up_after_the_last_retry_and_a_resend_starts_a_new_round(client, session, worker, monkeypatch):
+    monkeypatch.setattr(delivery, "BACKOFF_SECONDS", (0,) * 7)
+    setup = integrated_shop(client, session)
+    with respx.mock:
+        receiver = respx.post(HOOK_URL).respond(500)
+        book(session, setup.shop)
+        worker()
+        assert receiver.call_count == delivery.MAX_ATTEMPTS == 8
+        row = deliveries(session)[0]
+        assert (row.status, row.attempt, row.next_attempt_at) == ("failed", 8, None)
+        assert delivery.reconcile_deliveries()["enqueued"] == 0  # a failed delivery is not retried by itself
+        receiver.respond(200)
+        url = f"/api/v1/webhook-endpoints/{setup.endpoint['id']}/deliveries/{row.webhook_id}/resend"
+        assert client.post(url, headers=setup.tenant.auth).status_code == 202
+        worker()
+    assert receiver.call_count == 9
+    row = deliveries(session)[0]
+    assert (row.status, row.attempt, row.status_code, row.error) == ("delivered", 9, 200, None)
