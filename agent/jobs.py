@@ -202,18 +202,18 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
             return _hand_off(session, thread, message.id, guardrails.failure_trigger(account.name, str(exc)))
         reply = response.choices[0].message
         if not _function_calls(reply):
-            if not (reply.content or "").strip():
+            text = reply.content or ""
+            if not text.strip():
                 break
-            unbacked, facts = _unbacked(ctx, reply.content or "", done)
+            unbacked, facts = _unbacked(ctx, text, done)
             if unbacked and corrected:
-                trigger = guardrails.claim_trigger(account.name, unbacked, reply.content or "", facts)
-                return _hand_off(session, thread, message.id, trigger)
+                return _hand_off(session, thread, message.id, guardrails.claim_trigger(account.name, unbacked, text, facts))
             if unbacked:
                 corrected = True
-                conversation += [{"role": "assistant", "content": reply.content},
+                conversation += [{"role": "assistant", "content": text},
                                  {"role": "system", "content": guardrails.claim_correction(unbacked, facts)}]
                 continue
-            sent = _say(session, thread, message.id, _confirmed(reply.content or "", booked))
+            sent = _say(session, thread, message.id, _confirmed(text, booked))
             return {"replied": sent is not None, "refused_tool_calls": refused}
         conversation.append(_assistant_turn(reply))
         for call in _function_calls(reply):
