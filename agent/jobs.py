@@ -175,7 +175,8 @@ def _unbacked(ctx: tools.ToolContext, text: str, done: set[str]) -> tuple[set[st
 
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
              now: datetime) -> dict[str, Any]:
-    """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply."""
+    """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply, which
+    never claims a booking, move or cancellation that no tool call (or earlier booking row) backs."""
     config = get_settings().agent
     trigger = guardrails.detect(_burst(session, thread), account.name)
     if trigger is None and guardrails.is_loop(_recent(session, thread, "inbound", "customer"),

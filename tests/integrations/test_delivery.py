@@ -7,6 +7,7 @@ Real database, real Redis and RQ worker; only the receiver's HTTP is mocked (res
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -184,3 +185,19 @@ def test_gives_up_after_the_last_retry_and_a_resend_starts_a_new_round(client, s
     assert receiver.call_count == 9
     row = deliveries(session)[0]
     assert (row.status, row.attempt, row.status_code, row.error) == ("delivered", 9, 200, None)
+
+
+def test_the_readme_verification_snippet_accepts_a_real_delivery(client, session, worker):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    snippet = readme.split("Verifying a delivery in Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    setup = integrated_shop(client, session)
+    with respx.mock:
+        receiver = respx.post(HOOK_URL).respond(204)
+        book(session, setup.shop)
+        worker()
+    request = receiver.calls.last.request
+    namespace: dict = {}
+    exec(snippet.replace("whsec_…", setup.endpoint["secret"]), namespace)
+    assert namespace["handle"](request.content, dict(request.headers)) == 204
+    assert namespace["seen"] == {request.headers["webhook-id"]}
+    assert namespace["handle"](request.content.replace(b"booked", b"cancel"), dict(request.headers)) == 400
