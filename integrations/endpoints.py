@@ -105,6 +105,22 @@ def create_endpoint(session: Session, account_id: int, data: Any) -> WebhookEndp
     return endpoint
 
 
+def update_endpoint(endpoint: WebhookEndpoint, data: Any) -> WebhookEndpoint:
+    """Change `active` and/or `events` (a new URL is a new endpoint, with a new secret)."""
+    if not isinstance(data, dict):
+        raise EndpointInvalid("body: a JSON object {active, events}")
+    unknown = sorted(set(data) - {"active", "events"})
+    if unknown:
+        raise EndpointInvalid(f"{unknown[0]}: cannot be changed; remove the endpoint and add a new one")
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise EndpointInvalid("active: true or false")
+        endpoint.active = data["active"]
+    if "events" in data:
+        endpoint.events = check_events(data["events"])
+    return endpoint
+
+
 def endpoint_json(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
     """An endpoint as the API lists it; the secret only in the answer that created it."""
     shown = {"id": endpoint.id, "url": endpoint.url, "events": list(endpoint.events or []),

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, delete, get, post
+from litestar import Request, delete, get, patch, post
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations import delivery
-from integrations.endpoints import EVENTS, EndpointInvalid, create_endpoint, delivery_json, endpoint_json
+from integrations.endpoints import (
+    EVENTS,
+    EndpointInvalid,
+    create_endpoint,
+    delivery_json,
+    endpoint_json,
+    update_endpoint,
+)
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from web.auth import CurrentUser, admin_only, scoped
 from web.pages import nav_context
@@ -44,6 +51,19 @@ def add_endpoint(request: Request[CurrentUser, Any, Any], data: Any, db: Session
 def list_endpoints(request: Request[CurrentUser, Any, Any], db: Session) -> list[dict[str, Any]]:
     """The account's endpoints, without secrets."""
     return _endpoints(db, request.user.account_id)
+
+
+@patch(f"{BASE}/{{endpoint_id:int}}", guards=[admin_only], sync_to_thread=True)
+def change_endpoint(request: Request[CurrentUser, Any, Any], endpoint_id: int, data: Any,
+                    db: Session) -> dict[str, Any]:
+    """Pause or resume an endpoint (`active`), or change its `events`."""
+    endpoint = scoped(db, WebhookEndpoint, endpoint_id, request.user)
+    try:
+        update_endpoint(endpoint, data)
+    except EndpointInvalid as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    db.commit()
+    return endpoint_json(endpoint)
 
 
 @delete(f"{BASE}/{{endpoint_id:int}}", guards=[admin_only], status_code=200, sync_to_thread=True)
@@ -88,5 +108,5 @@ def integrations_page(request: Request[CurrentUser, Any, Any], db: Session) -> T
                                                   "endpoints": _endpoints(db, request.user.account_id)})
 
 
-ROUTES: list[Any] = [add_endpoint, list_endpoints, remove_endpoint, list_deliveries, resend_delivery,
+ROUTES: list[Any] = [add_endpoint, list_endpoints, change_endpoint, remove_endpoint, list_deliveries, resend_delivery,
                      integrations_page]

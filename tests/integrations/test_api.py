@@ -127,3 +127,18 @@ def test_admin_page_lists_endpoints_and_is_in_the_nav(client, session, monkeypat
     login(client, setup.tenant.csr.email)
     assert 'href="/integrations"' not in client.get("/inbox").text
     assert client.get("/integrations").status_code == 403
+
+
+def test_a_paused_endpoint_gets_nothing_until_resumed(client, session, monkeypatch):
+    allow_private(monkeypatch)
+    setup = integrated_shop(client, session)
+    url = f"{API}/{setup.endpoint['id']}"
+    paused = client.patch(url, headers=setup.tenant.auth, json={"active": False})
+    assert paused.status_code == 200 and paused.json()["active"] is False
+    book(session, setup.shop)
+    assert deliveries(session) == []
+    resumed = client.patch(url, headers=setup.tenant.auth, json={"active": True, "events": ["booking.cancelled"]})
+    assert resumed.json()["events"] == ["booking.cancelled"]
+    bad = client.patch(url, headers=setup.tenant.auth, json={"url": "https://elsewhere.example/"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("url: ")
+    assert client.patch(url, headers=setup.tenant.auth, json={"active": "no"}).json()["detail"].startswith("active: ")

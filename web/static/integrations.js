@@ -63,6 +63,15 @@
       li.dataset.endpointId = endpoint.id;
       li.querySelector(".url").textContent = endpoint.url;
       li.querySelector(".events-list").textContent = endpoint.events.join(", ");
+      li.querySelector(".paused").hidden = endpoint.active;
+      const toggle = li.querySelector(".toggle");
+      toggle.textContent = endpoint.active ? "Pause" : "Resume";
+      toggle.addEventListener("click", async () => {
+        const { ok } = await api("PATCH", `${API}/${endpoint.id}`, { active: !endpoint.active });
+        if (!ok) return;
+        const listed = await api("GET", API);
+        if (listed.ok) render(listed.data);
+      });
       const box = li.querySelector(".log");
       li.querySelector(".show-log").addEventListener("click", async () => {
         box.hidden = !box.hidden;
