@@ -142,6 +142,17 @@ def claimed_actions(text: str) -> set[str]:
     return {action for action, pattern in _CLAIMS.items() if pattern.search(plain)}
 
 
+_WEEKDAYS = [re.compile(rf"\b({full}|(?-i:{short})s?\.?)\b", re.IGNORECASE) for full, short in (
+    ("monday", "Mon"), ("tuesday", "Tue|Tues"), ("wednesday", "Wed"), ("thursday", "Thu|Thur|Thurs"),
+    ("friday", "Fri"), ("saturday", "Sat"), ("sunday", "Sun"))]
+
+
+def weekdays_named(text: str) -> set[int]:
+    """The weekdays (0 = Monday) a reply names: "Friday", "friday", "Fri" (abbreviations capitalised only,
+    so "sat down" or "the sun" are not days)."""
+    return {day for day, pattern in enumerate(_WEEKDAYS) if pattern.search(text)}
+
+
 def _claims(actions: set[str]) -> str:
     return " and ".join(CLAIM_WORDS[a] for a in sorted(actions))
 

@@ -17,6 +17,7 @@ from agent import guardrails, llm, tools
 from agent.handoff import hand_off
 from agent.prompts import history, latest_session, system_prompt
 from agent.service import HOW_TO_ENABLE, agent_available
+from bookings.calendar import zone
 from bookings.models import Booking
 from core.db import session_scope, utcnow
 from core.queue import get_redis
@@ -165,12 +166,21 @@ def _facts(ctx: tools.ToolContext, bookings: list[Booking], done: set[str]) -> s
 
 
 def _unbacked(ctx: tools.ToolContext, text: str, done: set[str]) -> tuple[set[str], str]:
-    """The claims in `text` that neither this turn's tool calls nor the booking rows back, and the facts."""
+    """The claims in `text` that neither this turn's tool calls nor the booking rows back, and the facts.
+    A booking claimed for a day ("booked for Friday") is backed only by a booking on one of the days named."""
     claims = guardrails.claimed_actions(text)
-    if not claims - done:
+    if not claims:
         return set(), ""
     bookings = _contact_bookings(ctx)
-    return claims - done - _backed_by_earlier_turns(bookings, ctx.now), _facts(ctx, bookings, done)
+    backed = done | _backed_by_earlier_turns(bookings, ctx.now)
+    named = guardrails.weekdays_named(text)
+    if named and claims & {"booked", "rescheduled"}:
+        days = {b.starts_at.astimezone(zone(ctx.account)).weekday() for b in bookings
+                if b.status == "booked" and b.starts_at is not None and b.starts_at > ctx.now}
+        if not days & named:
+            backed -= {"booked", "rescheduled"}
+    unbacked = claims - backed
+    return unbacked, _facts(ctx, bookings, done) if unbacked else ""
 
 
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,

@@ -104,11 +104,33 @@ def test_a_booking_made_and_announced_goes_out_unchanged(session, shop, llm: Scr
 
 def test_confirming_a_booking_an_earlier_turn_made_is_the_truth(session, shop, llm: ScriptedLLM, worker):
     _existing_booking(session, shop)
-    llm.then(completion("Yes, your appointment is confirmed. See you then!"))
+    llm.then(completion("Yes, you're booked for Tuesday at 8:00 AM. See you then!"))
     customer_texts(session, shop.thread, "just checking, am I still on for tuesday?")
     worker()
-    assert [m.body for m in outbound(session, shop.thread)] == ["Yes, your appointment is confirmed. See you then!"]
+    assert [m.body for m in outbound(session, shop.thread)] == ["Yes, you're booked for Tuesday at 8:00 AM. See you then!"]
     assert len(llm.requests) == 1
+
+
+def test_a_booking_claimed_for_another_day_than_the_real_one_is_corrected(session, shop, llm: ScriptedLLM, worker):
+    _existing_booking(session, shop)  # next Tuesday, 8:00 AM
+    llm.then(completion("Your appointment is confirmed for Friday at 9:00 AM."),
+             completion("You're booked for Tue 8:00 AM, not Friday. Want me to move it?"))
+    customer_texts(session, shop.thread, "am I on for friday at 9?")
+    worker()
+    assert [m.body for m in outbound(session, shop.thread)] == [
+        "You're booked for Tue 8:00 AM, not Friday. Want me to move it?"]
+    assert "Tue" in llm.requests[1]["messages"][-1]["content"]
+
+
+def test_booking_one_day_and_announcing_another_is_corrected(session, shop, llm: ScriptedLLM, worker):
+    start = local(next_weekday(1), 10)
+    llm.then(completion(tool_calls=[("book_slot", {"job_type": "Water heater repair", "start": start.isoformat()})]),
+             completion("You're booked for Friday at 10:00 AM!"),
+             completion("You're booked for Tue 10:00 AM. See you then!"))
+    customer_texts(session, shop.thread, "10 works")
+    worker()
+    assert [m.body for m in outbound(session, shop.thread)] == ["You're booked for Tue 10:00 AM. See you then!"]
+    assert "In this turn booked." in llm.requests[2]["messages"][-1]["content"]
 
 
 @pytest.mark.parametrize("text", [
