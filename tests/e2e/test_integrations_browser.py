@@ -100,6 +100,10 @@ def test_admin_adds_an_endpoint_sees_the_delivery_and_resends_it(new_page: Any, 
     assert [h["webhook-id"] for h, _ in receiver.received] == [headers["webhook-id"]] * 2
     Webhook(secret).verify(receiver.received[1][1], receiver.received[1][0])
 
+    row.locator("button.toggle").click()
+    expect(page.locator(".endpoint .paused").first).to_be_visible()
+    expect(page.locator(".endpoint button.toggle").first).to_have_text("Resume")
+
     page.on("dialog", lambda dialog: dialog.accept())
-    row.locator("button.remove").click()
+    page.locator(".endpoint button.remove").first.click()
     expect(page.locator("#no-endpoints")).to_be_visible()
