@@ -23,7 +23,7 @@ import httpx
 from redis.exceptions import RedisError
 from rq import Repeat
 from rq.job import Job
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -44,6 +44,7 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 TIMEOUT_SECONDS = 10.0
 LEASE_SECONDS = 60  # longer than any attempt; a worker that died mid-POST is retried after it
 USER_AGENT = "textdesk-webhooks/1"
+KEEP_LOG_DAYS = 30  # delivered and failed rows older than this leave the log
 
 
 def new_webhook_id() -> str:
@@ -222,11 +223,19 @@ def reconcile(session: Session, now: datetime | None = None, limit: int = 1000) 
     return {"checked": len(rows), "enqueued": enqueued}
 
 
+def prune(session: Session, now: datetime | None = None) -> int:
+    """Forget finished deliveries older than KEEP_LOG_DAYS; pending ones stay whatever their age."""
+    cutoff = (now or utcnow()) - timedelta(days=KEEP_LOG_DAYS)
+    result = session.execute(delete(WebhookDelivery).where(
+        WebhookDelivery.status.in_(("delivered", "failed")), WebhookDelivery.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def reconcile_deliveries() -> dict[str, int]:
-    """Periodic (RQ Repeat): enqueue due deliveries whose job is missing."""
+    """Periodic (RQ Repeat): enqueue due deliveries whose job is missing; prune the old log."""
     try:
         with session_scope() as session:
-            return reconcile(session)
+            return reconcile(session) | {"pruned": prune(session)}
     except Exception:  # the next run retries; a failure must not end the repeat chain
         log.exception("webhook reconciler failed")
         return {"checked": 0, "enqueued": 0, "errors": 1}

@@ -7,6 +7,7 @@ Real database, real Redis and RQ worker; only the receiver's HTTP is mocked (res
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq.registry import ScheduledJobRegistry
 from standardwebhooks import Webhook
 
+from bookings.calendar import BuiltinCalendar
 from core.queue import get_queue, get_redis
 from integrations import delivery
 from tests.integrations.helpers import HOOK_URL, book, deliveries, integrated_shop
@@ -129,7 +131,7 @@ def test_sent_once_redis_is_back_after_the_enqueue_failed(client, session, worke
         monkeypatch.setattr(delivery, "enqueue", real_enqueue)
         worker()
         assert receiver.call_count == 0 and deliveries(session)[0].status == "pending"
-        assert delivery.reconcile_deliveries() == {"checked": 1, "enqueued": 1}
+        assert delivery.reconcile_deliveries() == {"checked": 1, "enqueued": 1, "pruned": 0}
         worker()
     assert receiver.call_count == 1 and deliveries(session)[0].status == "delivered"
 
@@ -201,3 +203,17 @@ def test_the_readme_verification_snippet_accepts_a_real_delivery(client, session
     assert namespace["handle"](request.content, dict(request.headers)) == 204
     assert namespace["seen"] == {request.headers["webhook-id"]}
     assert namespace["handle"](request.content.replace(b"booked", b"cancel"), dict(request.headers)) == 400
+
+
+def test_the_log_keeps_finished_deliveries_for_30_days_and_pending_ones_until_sent(client, session, monkeypatch):
+    setup = integrated_shop(client, session, events=["booking.created", "booking.cancelled"])
+    monkeypatch.setattr(delivery, "enqueue", lambda *a, **k: None)  # no worker here: only the rows matter
+    booking = book(session, setup.shop)
+    BuiltinCalendar().cancel(session, setup.shop.account, booking, contact_id=setup.shop.contact.id)
+    session.commit()
+    old, recent = deliveries(session)
+    old.status, old.created_at = "delivered", old.created_at - timedelta(days=31)
+    recent.created_at = recent.created_at - timedelta(days=31)  # still pending: kept
+    session.commit()
+    assert delivery.reconcile_deliveries()["pruned"] == 1
+    assert [r.webhook_id for r in deliveries(session)] == [recent.webhook_id]
