@@ -23,6 +23,8 @@ PRIVATE_URLS = [
     "http://[::ffff:10.0.0.1]/hook",
     "http://0.0.0.0/hook",
     "http://100.64.0.1/hook",
+    "http://2130706433/hook",  # 127.0.0.1 spelled as one number
+    "http://0x7f.1/hook",
 ]
 
 
@@ -33,6 +35,14 @@ def test_loopback_private_and_link_local_urls_are_refused(client, session, url):
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith("url: ") and "TEXTDESK_WEBHOOKS_ALLOW_PRIVATE" in response.json()["detail"]
     assert client.get(API, headers=tenant.auth).json() == []
+
+
+def test_a_host_that_does_not_resolve_is_refused(client, session):
+    tenant = make_tenant(session)
+    response = client.post(API, headers=tenant.auth, json={"url": "https://hooks.nonexistent.invalid/x",
+                                                           "events": ["booking.created"]})
+    assert response.status_code == 422 and response.json()["detail"].startswith("url: ")
+    assert "does not resolve" in response.json()["detail"]
 
 
 def test_private_urls_are_allowed_when_the_operator_says_so(client, session, monkeypatch):
