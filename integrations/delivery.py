@@ -114,7 +114,11 @@ def deliver(delivery_id: int, now: datetime | str | None = None) -> dict[str, An
         claimed = _claim(session, delivery_id, clock)
     if not isinstance(claimed, Attempt):
         return claimed
-    status_code, error = post(claimed, clock)
+    try:
+        status_code, error = post(claimed, clock)
+    except Exception as exc:  # recorded like any failed attempt, so the retry schedule still ends
+        log.exception("webhook delivery %s failed unexpectedly", delivery_id)
+        status_code, error = None, f"{type(exc).__name__}: {exc}"[:500]
     with session_scope() as session:
         result = _record(session, claimed, status_code, error, clock)
     log.info("webhook delivery %s", result)
