@@ -117,6 +117,60 @@ def limit_trigger(business: str, what: str) -> Trigger:
                    f"The assistant reached its limit: {what}.")
 
 
+# What a reply claims was done. Past or present-perfect statements only: "I can book you for 9" or
+# "shall I cancel it?" offer, they do not claim; a negation ("isn't confirmed") does not match.
+_SUBJECT = r"(your|the) (appointment|visit|booking|job|service call|reservation)"
+_CLAIMS = {
+    "booked": re.compile(
+        r"\b((you're|you are|you've been|you have been)( now| all)? (booked|scheduled|confirmed)"
+        r"|(you're|you are) all set for|I('ve| have)? (booked|scheduled|confirmed|reserved)\b"
+        r"|(booked|scheduled) you\b|" + _SUBJECT + r"( is|'s| has been)( now)? (booked|confirmed|scheduled|set|locked in))",
+        re.IGNORECASE),
+    "rescheduled": re.compile(
+        r"\b(I('ve| have)? (moved|rescheduled|changed) (your|it|the)|(moved|rescheduled) you\b|"
+        + _SUBJECT + r"( is|'s| has been| was)( now)? (moved|rescheduled|changed))", re.IGNORECASE),
+    "cancelled": re.compile(
+        r"\b(I('ve| have)? cancell?ed|cancell?ed (your|it|the)\b|"
+        + _SUBJECT + r"( is|'s| has been| was)( now)? cancell?ed|(it|that)( is|'s| has been) cancell?ed)", re.IGNORECASE),
+}
+CLAIM_WORDS = {"booked": "a booking", "rescheduled": "a reschedule", "cancelled": "a cancellation"}
+
+
+def claimed_actions(text: str) -> set[str]:
+    """Which of booked / rescheduled / cancelled the reply tells the customer was done."""
+    plain = text.replace("\u2019", "'").replace("\u2018", "'")
+    return {action for action, pattern in _CLAIMS.items() if pattern.search(plain)}
+
+
+_WEEKDAYS = [re.compile(rf"\b({full}|(?-i:{short})s?\.?)\b", re.IGNORECASE) for full, short in (
+    ("monday", "Mon"), ("tuesday", "Tue|Tues"), ("wednesday", "Wed"), ("thursday", "Thu|Thur|Thurs"),
+    ("friday", "Fri"), ("saturday", "Sat"), ("sunday", "Sun"))]
+
+
+def weekdays_named(text: str) -> set[int]:
+    """The weekdays (0 = Monday) a reply names: "Friday", "friday", "Fri" (abbreviations capitalised only,
+    so "sat down" or "the sun" are not days)."""
+    return {day for day, pattern in enumerate(_WEEKDAYS) if pattern.search(text)}
+
+
+def _claims(actions: set[str]) -> str:
+    return " and ".join(CLAIM_WORDS[a] for a in sorted(actions))
+
+
+def claim_correction(actions: set[str], facts: str) -> str:
+    """What the model is told (once) when its reply claims what no tool call did."""
+    return (f"Correction (not shown to the customer): your reply claims {_claims(actions)}, but no tool call made "
+            f"it. What is true: {facts} Write the reply again without claiming anything that was not done. If the "
+            "customer agreed to a time, call book_slot (or reschedule_booking / cancel_booking) first.")
+
+
+def claim_trigger(business: str, actions: set[str], reply: str, facts: str) -> Trigger:
+    """The model claimed it again after the correction: a person takes over; the reply is never sent."""
+    return Trigger("unverified_claim", f"Let me have {_team(business)} confirm the details with you; they'll text "
+                   "you here shortly.", f"The assistant's reply claimed {_claims(actions)} that no tool call made, "
+                   f"so it was not sent: {reply[:300]!r}. What is true: {facts}")
+
+
 def segments(text: str) -> int:
     """How many SMS segments `text` takes (GSM-7 or, with any other character, UCS-2)."""
     return count_segments(text).segments

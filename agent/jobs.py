@@ -7,7 +7,7 @@ may have opted out or sent more texts (then only the newest message's turn answe
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,8 @@ from agent import guardrails, llm, tools
 from agent.handoff import hand_off
 from agent.prompts import history, latest_session, system_prompt
 from agent.service import HOW_TO_ENABLE, agent_available
+from bookings.calendar import zone
+from bookings.models import Booking
 from core.db import session_scope, utcnow
 from core.queue import get_redis
 from core.settings import get_settings
@@ -131,9 +133,60 @@ def _confirmed(text: str, booked: str | None) -> str:
     return f"{text.rstrip()} Confirmed: {booked}."
 
 
+# What a successful tool call really did, in the words a reply may use ("you're now booked for 2" after a move).
+DONE_BY_TOOL = {"book_slot": {"booked"}, "reschedule_booking": {"rescheduled", "booked"},
+                "cancel_booking": {"cancelled"}}
+MOVED_AFTER = timedelta(seconds=2)  # a booked row changed after it was made has been rescheduled
+
+
+def _contact_bookings(ctx: tools.ToolContext) -> list[Booking]:
+    return list(ctx.session.scalars(select(Booking).where(
+        Booking.account_id == ctx.account.id, Booking.contact_id == ctx.contact.id).order_by(Booking.id)))
+
+
+def _backed_by_earlier_turns(bookings: list[Booking], now: datetime) -> set[str]:
+    """What the contact's booking rows show was done before this turn."""
+    backed: set[str] = set()
+    for b in bookings:
+        if b.status == "cancelled":
+            backed.add("cancelled")
+        elif b.starts_at is not None and b.starts_at > now:
+            backed.add("booked")
+            if b.updated_at and b.created_at and b.updated_at - b.created_at > MOVED_AFTER:
+                backed.add("rescheduled")
+    return backed
+
+
+def _facts(ctx: tools.ToolContext, bookings: list[Booking], done: set[str]) -> str:
+    """What really happened, for the model's correction and the team's note."""
+    did = ", ".join(sorted(done)) if done else "nothing was booked, moved or cancelled"
+    rows = [f"booking {b.id}: {b.job_type} on {tools.slot_label(ctx, b.starts_at)} ({b.status})"
+            for b in bookings if b.starts_at is not None]
+    return f"In this turn {did}. The customer's bookings: {'; '.join(rows) if rows else 'none'}."
+
+
+def _unbacked(ctx: tools.ToolContext, text: str, done: set[str]) -> tuple[set[str], str]:
+    """The claims in `text` that neither this turn's tool calls nor the booking rows back, and the facts.
+    A booking claimed for a day ("booked for Friday") is backed only by a booking on one of the days named."""
+    claims = guardrails.claimed_actions(text)
+    if not claims:
+        return set(), ""
+    bookings = _contact_bookings(ctx)
+    backed = done | _backed_by_earlier_turns(bookings, ctx.now)
+    named = guardrails.weekdays_named(text)
+    if named and claims & {"booked", "rescheduled"}:
+        days = {b.starts_at.astimezone(zone(ctx.account)).weekday() for b in bookings
+                if b.status == "booked" and b.starts_at is not None and b.starts_at > ctx.now}
+        if not days & named:
+            backed -= {"booked", "rescheduled"}
+    unbacked = claims - backed
+    return unbacked, _facts(ctx, bookings, done) if unbacked else ""
+
+
 def converse(session: Session, account: Account, thread: Thread, contact: Contact, message: Message,
              now: datetime) -> dict[str, Any]:
-    """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply."""
+    """One agent turn on a thread it owns: guardrails, then the model with tools, then one reply, which
+    never claims a booking, move or cancellation that no tool call (or earlier booking row) backs."""
     config = get_settings().agent
     trigger = guardrails.detect(_burst(session, thread), account.name)
     if trigger is None and guardrails.is_loop(_recent(session, thread, "inbound", "customer"),
@@ -149,6 +202,8 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
     definitions = tools.definitions(session, account)
     refused = 0
     booked: str | None = None  # the label of a slot booked or moved to in this turn
+    done: set[str] = set()  # what this turn's tool calls really did
+    corrected = False  # a reply that claimed what was not done gets one correction
     for _ in range(config.max_tool_rounds):
         # Commit before waiting on the model: no row or booking lock is held during an LLM call.
         session.commit()
@@ -158,14 +213,25 @@ def converse(session: Session, account: Account, thread: Thread, contact: Contac
             return _hand_off(session, thread, message.id, guardrails.failure_trigger(account.name, str(exc)))
         reply = response.choices[0].message
         if not _function_calls(reply):
-            if not (reply.content or "").strip():
+            text = reply.content or ""
+            if not text.strip():
                 break
-            sent = _say(session, thread, message.id, _confirmed(reply.content or "", booked))
+            unbacked, facts = _unbacked(ctx, text, done)
+            if unbacked and corrected:
+                return _hand_off(session, thread, message.id, guardrails.claim_trigger(account.name, unbacked, text, facts))
+            if unbacked:
+                corrected = True
+                conversation += [{"role": "assistant", "content": text},
+                                 {"role": "system", "content": guardrails.claim_correction(unbacked, facts)}]
+                continue
+            sent = _say(session, thread, message.id, _confirmed(text, booked))
             return {"replied": sent is not None, "refused_tool_calls": refused}
         conversation.append(_assistant_turn(reply))
         for call in _function_calls(reply):
             outcome = tools.execute(ctx, call.function.name, call.function.arguments)
             refused += not outcome.accepted
+            if outcome.accepted and outcome.booking is not None:
+                done |= DONE_BY_TOOL.get(call.function.name, set())
             if outcome.booking is not None and outcome.booking.status == "booked" and "label" in outcome.content:
                 booked = outcome.content["label"]
             if outcome.handoff:

@@ -130,6 +130,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".textdesk"))
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For is believed
     metrics_token: str | None = None  # bearer token for /metrics; unset: loopback only
+    webhooks_allow_private: bool = False  # outbound webhooks may call loopback/private URLs (development)
 
     @property
     def embedded_redis(self) -> bool:
@@ -163,6 +164,7 @@ class Settings:
             data_dir=Path(env.get("TEXTDESK_DATA_DIR") or ".textdesk"),
             trusted_proxies=_networks(env, "TEXTDESK_TRUSTED_PROXIES"),
             metrics_token=env.get("TEXTDESK_METRICS_TOKEN") or None,
+            webhooks_allow_private=env.get("TEXTDESK_WEBHOOKS_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         )
         if provider == "twilio" and not (settings.twilio_account_sid and settings.twilio_auth_token):
             raise SettingsError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set when TEXTDESK_SMS_PROVIDER=twilio")

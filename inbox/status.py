@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import hooks
 from core.db import utcnow
 from core.queue import get_redis
 from inbox import consent, events
@@ -102,6 +103,7 @@ def emit_status(session: Session, message: Message) -> None:
         {**message_json(message), "message_id": message.id},
         thread_id=message.thread_id,
     )
+    hooks.announce(session, hooks.MESSAGE_STATUS, message=message)
 
 
 def _carrier_consequences(session: Session, message: Message, code: str) -> None:

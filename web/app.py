@@ -49,6 +49,7 @@ ROUTE_MODULES = (
     "web.api_contacts",
     "web.api_media",
     "web.settings_pages",
+    "web.integrations",
     "web.dashboard",
     "web.simulator",
     "webhooks.twilio",

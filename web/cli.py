@@ -28,6 +28,7 @@ from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
 from inbox.models import Account, User
 from inbox.recovery import start_recovery
+from integrations.delivery import start_reconciler as start_webhook_reconciler
 from web.app import create_app
 from web.cli_setup import add_calendar_commands, add_number_commands, add_user_commands
 from web.logins import proxy_headers_config
@@ -71,6 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
         start_recovery()  # texts a killed worker left behind
+        start_webhook_reconciler()  # outbound webhooks likewise
     except RedisError:
         print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
     relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers

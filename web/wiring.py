@@ -16,9 +16,11 @@ from core.db import Base
 from followups import models as followup_models
 from followups import service as followup_service
 from inbox import models as inbox_models
+from integrations import events as integration_events
+from integrations import models as integration_models
 
 # Importing every package's models is what puts their tables in the metadata (Alembic, tests).
-MODEL_MODULES = (outbox, inbox_models, booking_models, followup_models, agent_models)
+MODEL_MODULES = (outbox, inbox_models, booking_models, followup_models, agent_models, integration_models)
 metadata: MetaData = Base.metadata  # the whole schema
 
 
@@ -26,3 +28,4 @@ def wire() -> None:
     """Register every consumer's reactions (idempotent: a second call changes nothing)."""
     followup_service.register()
     agent_service.register()
+    integration_events.register()

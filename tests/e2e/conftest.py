@@ -72,7 +72,8 @@ def _clean(_schema: None) -> Iterator[None]:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, TEXTDESK_PUBLIC_URL=url, PYTHONUNBUFFERED="1")
+    # Private URLs allowed: the webhook test's receiver listens on loopback.
+    env = dict(os.environ, TEXTDESK_PUBLIC_URL=url, PYTHONUNBUFFERED="1", TEXTDESK_WEBHOOKS_ALLOW_PRIVATE="1")
     log = tmp_path_factory.mktemp("live") / "server.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port",

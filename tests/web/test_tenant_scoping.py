@@ -11,10 +11,12 @@ from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from followups.models import Followup
 from inbox.models import Contact, Message, Note, SendingNumber, Thread, User
+from integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
-ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id", "booking_id", "user_id", "number_id"}
+ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id", "booking_id", "user_id", "number_id",
+             "endpoint_id", "webhook_id"}
 ACTION_PARAMS = {"action": "escalate", "code": None, "index": 0}
 BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None},
           "reschedule": {"start": "2030-01-01T09:00:00-08:00"}, "password": {"password": "taken over!"}}
@@ -43,10 +45,16 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     booking = Booking(account_id=other.account.id, contact_id=contact.id, thread_id=thread.id, source="agent",
                       job_type="Service visit", starts_at=utcnow(), ends_at=utcnow(), seat=0, status="booked")
     session.add(booking)
+    endpoint = WebhookEndpoint(account_id=other.account.id, url="https://other.example/hooks", events=["booking.created"],
+                               secret="whsec_c2VjcmV0")
+    session.add(endpoint)
+    session.flush()
+    session.add(WebhookDelivery(account_id=other.account.id, endpoint_id=endpoint.id, webhook_id="msg_other",
+                                type="booking.created", payload={"data": "Secret Customer"}, max_attempt=8))
     session.commit()
     return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id,
                    "message_id": message.id, "booking_id": booking.id, "user_id": other.csr.id,
-                   "number_id": other.number.id}
+                   "number_id": other.number.id, "endpoint_id": endpoint.id, "webhook_id": "msg_other"}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]
@@ -92,7 +100,8 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
 
 
 @pytest.mark.parametrize("path", ["/api/v1/threads", "/api/v1/followups", "/api/v1/bookings", "/api/v1/users",
-                                  "/api/v1/events", "/api/v1/threads?q=Secret", "/inbox"])
+                                  "/api/v1/events", "/api/v1/threads?q=Secret", "/inbox",
+                                  "/api/v1/webhook-endpoints"])
 def test_lists_never_show_another_accounts_rows(client, session, path: str) -> None:
     mine = make_tenant(session)
     _other_accounts_rows(session)
