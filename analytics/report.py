@@ -1,0 +1,72 @@
+"""Everything the dashboard shows for one account and period, assembled from the analytics parts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from analytics import attribution, experiment, funnel, steps, tiles
+from analytics.periods import Period
+from followups.models import BookingSession, Followup, FollowupVariant
+from inbox.models import Account
+
+FUNNEL_BARS = ("abandoned", "scheduled", "sent", "delivered", "clicked", "replied", "booked")
+
+
+def variant_order(session: Session, account_id: int, seen: set[str]) -> list[str]:
+    """The settings order (the first is the A/B baseline), then variants only history still has."""
+    configured = list(session.scalars(select(FollowupVariant.name).where(FollowupVariant.account_id == account_id)
+                                      .order_by(FollowupVariant.id)))
+    return configured + sorted(seen - set(configured))
+
+
+def experiment_for(session: Session, account_id: int, period: Period, window: int) -> dict[str, Any]:
+    """The A/B answer of CONTRACTS.md for the follow-ups of the sessions abandoned in the period."""
+    in_cohort = funnel.cohort(account_id, period)
+    sent = dict(session.execute(
+        select(Followup.variant, func.count()).join(BookingSession, BookingSession.id == Followup.session_id)
+        .where(*in_cohort, Followup.status == "sent", Followup.variant.is_not(None)).group_by(Followup.variant)).all())
+    booked: dict[str, int] = defaultdict(int)
+    for touch in attribution.touches(session, account_id, window, session_where=in_cohort):
+        if touch.variant is not None:
+            booked[touch.variant] += 1
+    names = variant_order(session, account_id, set(sent) | set(booked))
+    return experiment.experiment([experiment.Arm(n, sent.get(n, 0), booked.get(n, 0)) for n in names])
+
+
+def bookings_per_day(period: Period, touches: list[attribution.Touch]) -> dict[str, dict[date, int]]:
+    """Attributed bookings made in the period, per variant and local day."""
+    series: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for touch in touches:
+        if touch.attributed and period.start <= touch.booked_at < period.end:
+            series[touch.variant or funnel.NO_VARIANT][period.local_day(touch.booked_at)] += 1
+    return series
+
+
+def dashboard(session: Session, account: Account, period: Period, now: datetime) -> dict[str, Any]:
+    window = attribution.window_days(session, account.id)
+    per = funnel.tallies(session, account.id, period, window)
+    total = funnel.Tally()
+    for tally in per.values():
+        total.add(tally)
+    made_in_period = attribution.touches(session, account.id, window,
+                                         booking_where=attribution.made_between(period.start, period.end))
+    names = variant_order(session, account.id, {n for n in per if n is not None})
+    # The same cohort as the funnel, so the A/B panel and the per-variant funnel always agree.
+    arms = [experiment.Arm(n, per[n].sent, len(per[n].bookings)) for n in names]
+    series = bookings_per_day(period, made_in_period)
+    ordered_series = {n: series[n] for n in [*names, funnel.NO_VARIANT] if n in series}
+    return {
+        "tiles": tiles.tiles(session, account.id, account.timezone, now),
+        "funnel": {"total": total.as_dict(),
+                   "variants": {n: per[n].as_dict() for n in names if n in per}},
+        "steps": steps.steps(session, account.id, period, now, total.bookings),
+        "experiment": experiment.experiment(arms),
+        "attribution_window_days": window,
+        "without_followup": sum(1 for t in made_in_period if not t.attributed),
+        "bookings_per_day": ordered_series,
+    }
