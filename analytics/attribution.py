@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from agent.models import Booking
+from analytics.cohort import without_jit
 from analytics.models import DEFAULT_ATTRIBUTION_DAYS, MAX_ATTRIBUTION_DAYS, AnalyticsSettings
 from followups.models import BookingSession, Followup
 
 # A scheduler booking after a follow-up went through the scheduler link that text carried.
 BOOKED_BY = {"agent": "agent", "link": "link", "scheduler": "link", "csr": "rep"}
+CHUNK = 5000  # ids per IN list, well under SQLite's bound-parameter limit
 STEP_OF = {"link": "follow-up text", "agent": "agent conversation", "rep": "hand-off to a rep"}
 
 
@@ -74,9 +76,9 @@ def set_window_days(session: Session, account_id: int, days: Any) -> int:
     return days
 
 
-def made_between(start: datetime, end: datetime) -> list[Any]:
-    """Bookings made in [start, end)."""
-    return [Booking.created_at >= start, Booking.created_at < end]
+def made_between(start: datetime, end: datetime | None) -> list[Any]:
+    """Bookings made in [start, end) (end None: up to now)."""
+    return [Booking.created_at >= start, *([Booking.created_at < end] if end is not None else [])]
 
 
 def touches(session: Session, account_id: int, window: int, *, booking_where: list[Any] | None = None,
@@ -85,35 +87,37 @@ def touches(session: Session, account_id: int, window: int, *, booking_where: li
 
     With `session_where` only bookings attributed to follow-ups of those sessions are returned.
     """
-    followup, other = aliased(Followup), aliased(Followup)
-    latest = (select(func.max(other.sent_at))
-              .where(other.contact_id == Booking.contact_id, other.account_id == account_id,
-                     other.status == "sent", other.sent_at <= Booking.created_at)
-              .scalar_subquery())
+    without_jit(session)
+    other = aliased(Followup)
+    # Per booking, one index probe for its last touch (ties on time: the later follow-up).
+    last_touch = (select(other.id)
+                  .where(other.contact_id == Booking.contact_id, other.account_id == account_id,
+                         other.status == "sent", other.sent_at <= Booking.created_at)
+                  .order_by(other.sent_at.desc(), other.id.desc()).limit(1).scalar_subquery())
     where = [Booking.account_id == account_id, *(booking_where or [])]
     if booked_only:
         where.append(Booking.status == "booked")
-    join = and_(followup.contact_id == Booking.contact_id, followup.account_id == account_id,
-                followup.status == "sent", followup.sent_at == latest)
-    query = select(Booking.id, Booking.created_at, Booking.source, Booking.status, Booking.contact_id,
-                   Booking.job_type, Booking.starts_at, followup.id, followup.sent_at, followup.variant,
-                   BookingSession.id, BookingSession.external_id, BookingSession.abandoned_at).select_from(Booking)
-    if session_where:
-        query = (query.join(followup, join).join(BookingSession, BookingSession.id == followup.session_id)
-                 .where(*session_where))
-    else:
-        query = (query.outerjoin(followup, join)
-                 .outerjoin(BookingSession, BookingSession.id == followup.session_id))
+    booked = session.execute(select(Booking.id, Booking.created_at, Booking.source, Booking.status,
+                                    Booking.contact_id, Booking.job_type, Booking.starts_at, last_touch)
+                             .where(*where).order_by(Booking.id)).all()
+    # The touches by primary key, in a second query: a join would make PostgreSQL hash every follow-up.
+    wanted = sorted({row[7] for row in booked if row[7] is not None})
+    followups: dict[int, tuple[Any, ...]] = {}
+    for chunk in range(0, len(wanted), CHUNK):
+        for row in session.execute(
+                select(Followup.id, Followup.sent_at, Followup.variant, BookingSession.id, BookingSession.external_id,
+                       BookingSession.abandoned_at)
+                .join(BookingSession, BookingSession.id == Followup.session_id)
+                .where(Followup.id.in_(wanted[chunk:chunk + CHUNK]), *(session_where or []))):
+            followups[row[0]] = tuple(row)
     limit = timedelta(days=window)
     found: dict[int, Touch] = {}
-    for row in session.execute(query.where(*where).order_by(Booking.id, followup.id)):
-        (booking_id, booked_at, source, status, contact_id, job_type, starts_at,
-         followup_id, sent_at, variant, session_id, session_ref, abandoned_at) = row
+    for booking_id, booked_at, source, status, contact_id, job_type, starts_at, followup_id in booked:
         touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at)
-        if followup_id is not None and booked_at - sent_at <= limit:
-            touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at, followup_id,
-                          sent_at, variant, session_id, session_ref, abandoned_at)
+        touched = followups.get(followup_id) if followup_id is not None else None
+        if touched is not None and booked_at - touched[1] <= limit:
+            touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at, *touched)
         elif session_where:
-            continue  # the last touch is too old: not this cohort's booking
-        found[booking_id] = touch  # two follow-ups sent at the same instant: the later row (higher id) wins
+            continue  # not attributed to a follow-up of those sessions
+        found[booking_id] = touch
     return list(found.values())

@@ -5,7 +5,7 @@ reason) → clicked (people; link previews are not clicks) → replied (people; 
 not a reply) → opted out → booked (by agent / link / rep, by the attribution rule) → booking rate
 (booked ÷ sent) and the median time from abandonment to booking.
 
-A handful of grouped queries over the cohort, never a query per row.
+Counted from the cohort's rows (analytics/cohort.py) and the attribution's bookings.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from analytics import labels
-from analytics.attribution import Touch, touches
+from analytics.attribution import Touch, made_between, touches
+from analytics.cohort import CohortRow, cohort_rows
 from analytics.periods import Period
-from followups.models import BookingSession, Followup, TrackedLink
-from inbox.models import ConsentEvent, Message
 
 NO_VARIANT = "default"
 CANCEL_KEYS = ("completed_on_their_own", "replied_first", "opted_out", "by_rep", "other")
@@ -82,68 +80,44 @@ class Tally:
         }
 
 
-def cohort(account_id: int, period: Period) -> list[Any]:
-    """The sessions a period's funnel follows: abandoned within it."""
-    return [BookingSession.account_id == account_id, BookingSession.abandoned_at >= period.start,
-            BookingSession.abandoned_at < period.end]
+def in_cohort(found: list[Touch], period: Period) -> list[Touch]:
+    """The bookings credited to follow-ups of sessions abandoned in the period."""
+    return [t for t in found if t.abandoned_at is not None and period.start <= t.abandoned_at < period.end]
 
 
-def tallies(session: Session, account_id: int, period: Period, window: int) -> dict[str | None, Tally]:
+def since_start(session: Session, account_id: int, period: Period, window: int) -> list[Touch]:
+    """Every booking made since the period began: a superset of the cohort's (made after its texts)."""
+    return touches(session, account_id, window, booking_where=made_between(period.start, None))
+
+
+def tallies(session: Session, account_id: int, period: Period, window: int, *,
+            rows: list[CohortRow] | None = None, bookings: list[Touch] | None = None) -> dict[str | None, Tally]:
     """Per variant (None: sessions without a follow-up or follow-ups without a variant)."""
-    in_cohort = cohort(account_id, period)
+    rows = cohort_rows(session, account_id, period) if rows is None else rows
     per: dict[str | None, Tally] = defaultdict(Tally)
-    base = select(Followup.variant).join(BookingSession, BookingSession.id == Followup.session_id).where(*in_cohort)
-
-    per[None].abandoned = session.scalar(select(func.count()).select_from(BookingSession).where(
-        *in_cohort, ~exists().where(Followup.session_id == BookingSession.id))) or 0
-    for variant, status, reason, cancelled_by, count in session.execute(
-            base.add_columns(Followup.status, Followup.block_reason, Followup.cancelled_by, func.count())
-            .group_by(Followup.variant, Followup.status, Followup.block_reason, Followup.cancelled_by)):
-        tally = per[variant]
-        tally.abandoned += count  # one follow-up per session
-        tally.scheduled += count
-        if status == "cancelled":
-            tally.cancelled[labels.cancel_group(cancelled_by)] += count
-        elif status == "blocked":
-            tally.blocked[reason or "unknown"] += count
-        elif status == "failed":
-            tally.failed["no_link"] += count
-        elif status == "sent":
-            tally.sent += count
-
-    for variant, status, error_code, count in session.execute(
-            base.add_columns(Message.status, Message.error_code, func.count())
-            .join(Message, Message.id == Followup.sent_message_id).where(Followup.status == "sent")
-            .group_by(Followup.variant, Message.status, Message.error_code)):
-        if status == "delivered":
-            per[variant].delivered += count
-        elif status in ("failed", "undelivered"):
-            per[variant].failed[labels.failure_code(status, error_code)] += count
-
-    sent = base.add_columns(Followup.contact_id).where(Followup.status == "sent")
-    clicked = sent.join(TrackedLink, TrackedLink.followup_id == Followup.id).where(TrackedLink.click_count > 0)
-    opt_out_text = exists().where(ConsentEvent.message_id == Message.id, ConsentEvent.action == "opt_out")
-    replied = sent.where(exists().where(
-        Message.thread_id == Followup.thread_id, Message.direction == "inbound",
-        Message.created_at > Followup.sent_at, ~opt_out_text))
-    opted = sent.where(exists().where(
-        ConsentEvent.contact_id == Followup.contact_id, ConsentEvent.action == "opt_out",
-        ConsentEvent.created_at > Followup.sent_at))
-    for query, attr in ((clicked, "clicked"), (replied, "replied"), (opted, "opted_out")):
-        for variant, contact_id in session.execute(query.distinct()):
-            getattr(per[variant], attr).add(contact_id)
-
-    for touch in touches(session, account_id, window, session_where=in_cohort):
+    for row in rows:
+        tally = per[row.variant]
+        tally.abandoned += 1
+        if row.followup_id is None:
+            continue
+        tally.scheduled += 1
+        if row.status == "cancelled":
+            tally.cancelled[labels.cancel_group(row.cancelled_by)] += 1
+        elif row.status == "blocked":
+            tally.blocked[row.block_reason or "unknown"] += 1
+        elif row.status == "failed":
+            tally.failed["no_link"] += 1
+        elif row.status == "sent":
+            tally.sent += 1
+            if row.message_status == "delivered":
+                tally.delivered += 1
+            elif row.message_status in ("failed", "undelivered"):
+                tally.failed[labels.failure_code(row.message_status, row.error_code)] += 1
+            for attr in ("clicked", "replied", "opted_out"):
+                if getattr(row, attr):
+                    getattr(tally, attr).add(row.contact_id)
+    if bookings is None:
+        bookings = since_start(session, account_id, period, window)
+    for touch in in_cohort(bookings, period):
         per[touch.variant].bookings.append(touch)
     return per
-
-
-def funnel(session: Session, account_id: int, period: Period, window: int) -> dict[str, Any]:
-    """`{"total": …, "variants": {name: …}}`; follow-ups without a variant count in the total only."""
-    per = tallies(session, account_id, period, window)
-    total = Tally()
-    for tally in per.values():
-        total.add(tally)
-    return {"total": total.as_dict(),
-            "variants": {name: t.as_dict() for name, t in sorted(per.items(), key=lambda kv: kv[0] or "")
-                         if name is not None}}

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analytics import attribution, experiment, funnel, steps, tiles
+from analytics.cohort import cohort, cohort_rows
 from analytics.periods import Period
 from followups.models import BookingSession, Followup, FollowupVariant
 from inbox.models import Account
@@ -26,7 +27,7 @@ def variant_order(session: Session, account_id: int, seen: set[str]) -> list[str
 
 def experiment_for(session: Session, account_id: int, period: Period, window: int) -> dict[str, Any]:
     """The A/B answer of CONTRACTS.md for the follow-ups of the sessions abandoned in the period."""
-    in_cohort = funnel.cohort(account_id, period)
+    in_cohort = cohort(account_id, period)
     sent = dict(session.execute(
         select(Followup.variant, func.count()).join(BookingSession, BookingSession.id == Followup.session_id)
         .where(*in_cohort, Followup.status == "sent", Followup.variant.is_not(None)).group_by(Followup.variant)).all())
@@ -47,26 +48,37 @@ def bookings_per_day(period: Period, touches: list[attribution.Touch]) -> dict[s
     return series
 
 
-def dashboard(session: Session, account: Account, period: Period, now: datetime) -> dict[str, Any]:
-    window = attribution.window_days(session, account.id)
-    per = funnel.tallies(session, account.id, period, window)
+def funnel_and_steps(session: Session, account_id: int, period: Period, window: int, now: datetime,
+                     made_since_start: list[attribution.Touch] | None = None) -> dict[str, Any]:
+    """The funnel in total and per variant (settings order) and the per-step table, from one cohort."""
+    rows = cohort_rows(session, account_id, period)
+    bookings = made_since_start if made_since_start is not None else \
+        funnel.since_start(session, account_id, period, window)
+    per = funnel.tallies(session, account_id, period, window, rows=rows, bookings=bookings)
     total = funnel.Tally()
     for tally in per.values():
         total.add(tally)
-    made_in_period = attribution.touches(session, account.id, window,
-                                         booking_where=attribution.made_between(period.start, period.end))
-    names = variant_order(session, account.id, {n for n in per if n is not None})
+    names = variant_order(session, account_id, {n for n in per if n is not None})
+    return {"total": total, "variants": {n: per[n] for n in names},
+            "steps": steps.steps(rows, now, total.bookings)}
+
+
+def dashboard(session: Session, account: Account, period: Period, now: datetime) -> dict[str, Any]:
+    window = attribution.window_days(session, account.id)
+    # One attribution query serves both the cohort's bookings and the bookings made in the period.
+    since_start = funnel.since_start(session, account.id, period, window)
+    result = funnel_and_steps(session, account.id, period, window, now, since_start)
+    made_in_period = [t for t in since_start if t.booked_at < period.end]
+    per = result["variants"]
     # The same cohort as the funnel, so the A/B panel and the per-variant funnel always agree.
-    arms = [experiment.Arm(n, per[n].sent, len(per[n].bookings)) for n in names]
+    arms = [experiment.Arm(n, t.sent, len(t.bookings)) for n, t in per.items()]
     series = bookings_per_day(period, made_in_period)
-    ordered_series = {n: series[n] for n in [*names, funnel.NO_VARIANT] if n in series}
     return {
         "tiles": tiles.tiles(session, account.id, account.timezone, now),
-        "funnel": {"total": total.as_dict(),
-                   "variants": {n: per[n].as_dict() for n in names if n in per}},
-        "steps": steps.steps(session, account.id, period, now, total.bookings),
+        "funnel": {"total": result["total"].as_dict(), "variants": {n: t.as_dict() for n, t in per.items()}},
+        "steps": result["steps"],
         "experiment": experiment.experiment(arms),
         "attribution_window_days": window,
         "without_followup": sum(1 for t in made_in_period if not t.attributed),
-        "bookings_per_day": ordered_series,
+        "bookings_per_day": {n: series[n] for n in [*per, funnel.NO_VARIANT] if n in series},
     }

@@ -5,91 +5,57 @@ at it, waiting in it, failed or completed it, and booked through it.
   yet due; failed = blocked, failed or not delivered; completed = sent and not failed.
 - agent conversation: follow-ups in agent mode. scheduled = not sent yet; queued = the customer's
   text awaits the agent; waiting = the agent awaits the customer; failed = blocked or failed
-  before the conversation started; completed = the thread left the agent or was resolved.
+  before the conversation started, or not delivered; completed = the thread left the agent or
+  was resolved.
 - hand-off to a rep: sent follow-ups whose thread a rep now owns. queued = the customer's text
   awaits a rep; waiting = the rep awaits the customer; completed = resolved.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
-
 from analytics.attribution import Touch
-from analytics.funnel import cohort
-from analytics.periods import Period
-from followups.models import BookingSession, Followup
-from inbox.models import Message, Thread
+from analytics.cohort import CohortRow
 
 STEPS = ("follow-up text", "agent conversation", "hand-off to a rep")
 COLUMNS = ("scheduled", "queued", "waiting", "failed", "completed", "booked")
-BOOKED_AT = {"follow-up text": "link", "agent conversation": "agent", "hand-off to a rep": "rep"}
+BOOKED_BY = {"follow-up text": "link", "agent conversation": "agent", "hand-off to a rep": "rep"}
 
 
-def steps(session: Session, account_id: int, period: Period, now: datetime,
-          bookings: list[Touch]) -> list[dict[str, Any]]:
-    """One row per step, with the column counts (distinct contacts) and the attributed bookings."""
-    table = {step: Counter({c: 0 for c in COLUMNS}) for step in STEPS}
-    base = (select(Followup.mode, func.count(func.distinct(Followup.contact_id)))
-            .join(BookingSession, BookingSession.id == Followup.session_id).where(*cohort(account_id, period)))
-    text, agent, rep = (table[s] for s in STEPS)
-
-    due = case((Followup.due_at <= now, 1), else_=0)
-    for mode, status, is_due, count in session.execute(
-            select(Followup.mode, Followup.status, due, func.count(func.distinct(Followup.contact_id)))
-            .join(BookingSession, BookingSession.id == Followup.session_id).where(*cohort(account_id, period))
-            .group_by(Followup.mode, Followup.status, due)):
-        text["scheduled"] += count
-        if status == "scheduled":
-            text["queued" if is_due else "waiting"] += count
-            if mode == "agent":
-                agent["scheduled"] += count
-        elif status in ("blocked", "failed"):
-            text["failed"] += count
-            if mode == "agent":
-                agent["failed"] += count
-        elif status == "sent":
-            text["completed"] += count
-
-    for mode, count in session.execute(
-            base.join(Message, Message.id == Followup.sent_message_id)
-            .where(Followup.status == "sent", Message.status.in_(("failed", "undelivered")))
-            .group_by(Followup.mode)):
-        text["failed"] += count
-        text["completed"] -= count
-        if mode == "agent":
-            agent["failed"] += count
-
-    last_direction = (select(Message.direction).where(Message.thread_id == Thread.id)
-                      .order_by(Message.id.desc()).limit(1).scalar_subquery())
-    is_open = Thread.status != "resolved"
-    # The newest text only matters (and is only looked up) for threads still with the agent or a rep.
-    active = is_open & Thread.owner.in_(("agent", "csr"))
-    rows = (select(Followup.mode.label("mode"), Followup.contact_id.label("contact_id"), Thread.owner.label("owner"),
-                   is_open.label("is_open"), case((active, last_direction), else_=None).label("direction"))
-            .join(BookingSession, BookingSession.id == Followup.session_id)
-            .join(Thread, Thread.id == Followup.thread_id)
-            .where(*cohort(account_id, period), Followup.status == "sent")).subquery()
-    for mode, owner, still_open, direction, count in session.execute(
-            select(rows.c.mode, rows.c.owner, rows.c.is_open, rows.c.direction,
-                   func.count(func.distinct(rows.c.contact_id)))
-            .group_by(rows.c.mode, rows.c.owner, rows.c.is_open, rows.c.direction)):
-        if mode == "agent" and not (owner == "agent" and still_open):
-            agent["completed"] += count
-        at_step = agent if owner == "agent" else rep if owner == "csr" else None
-        if at_step is None:
+def steps(rows: list[CohortRow], now: datetime, bookings: list[Touch]) -> list[dict[str, Any]]:
+    """One row per step: distinct contacts per column, and the cohort's attributed bookings."""
+    cells: dict[str, dict[str, set[int]]] = {step: {c: set() for c in COLUMNS} for step in STEPS}
+    text, agent, rep = (cells[s] for s in STEPS)
+    for row in rows:
+        if row.followup_id is None or row.contact_id is None:
             continue
-        if still_open:
-            at_step["queued" if direction == "inbound" else "waiting"] += count
-        elif at_step is rep:
-            rep["completed"] += count
-
-    for touch in bookings:
-        for step, by in BOOKED_AT.items():
-            if touch.booked_by == by:
-                table[step]["booked"] += 1
-    return [{"step": step, **{c: table[step][c] for c in COLUMNS}} for step in STEPS]
+        who, agent_mode = row.contact_id, row.mode == "agent"
+        text["scheduled"].add(who)
+        if row.status == "scheduled":
+            text["queued" if row.due_at is not None and row.due_at <= now else "waiting"].add(who)
+            if agent_mode:
+                agent["scheduled"].add(who)
+        elif row.status in ("blocked", "failed") or row.message_status in ("failed", "undelivered"):
+            text["failed"].add(who)
+            if agent_mode:
+                agent["failed"].add(who)
+        elif row.status == "sent":
+            text["completed"].add(who)
+        if row.status != "sent":
+            continue
+        with_agent = row.thread_owner == "agent" and row.thread_open
+        if agent_mode and not with_agent:
+            agent["completed"].add(who)
+        at = agent if row.thread_owner == "agent" else rep if row.thread_owner == "csr" else None
+        if at is None:
+            continue
+        if row.thread_open:
+            at["queued" if row.last_direction == "inbound" else "waiting"].add(who)
+        elif at is rep:
+            rep["completed"].add(who)
+    table = [{"step": step, **{c: len(cells[step][c]) for c in COLUMNS}} for step in STEPS]
+    for line in table:
+        line["booked"] = sum(1 for t in bookings if t.booked_by == BOOKED_BY[line["step"]])
+    return table

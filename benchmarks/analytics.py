@@ -247,6 +247,7 @@ def measure(account_id: int, repeat: int) -> None:
     from sqlalchemy import text
 
     from analytics import attribution, charts, funnel, report, steps, tiles
+    from analytics.cohort import cohort_rows
     from analytics.periods import parse_period
     from analytics.usage import agent_usage
     from core import db
@@ -257,19 +258,19 @@ def measure(account_id: int, repeat: int) -> None:
         now = datetime.now(UTC)
         period = parse_period(None, None, account.timezone, now, 30)
         window = attribution.window_days(session, account.id)
-        cohort = funnel.cohort(account.id, period)
         sessions = session.execute(text("SELECT count(*) FROM booking_sessions WHERE abandoned_at >= :s"),
                                    {"s": period.start}).scalar()
         print(f"period: the last 30 days ({sessions:,} sessions of {account.name}), repeat {repeat}, median:")
         timed("tiles", repeat, lambda: tiles.tiles(session, account.id, account.timezone, now))
-        timed("funnel (all steps, per variant)", repeat, lambda: funnel.tallies(session, account.id, period, window))
-        bookings = attribution.touches(session, account.id, window, session_where=cohort)
-        timed("attribution (cohort's bookings)", repeat,
-              lambda: attribution.touches(session, account.id, window, session_where=cohort))
-        timed("per-step table", repeat, lambda: steps.steps(session, account.id, period, now, bookings))
+        rows = cohort_rows(session, account.id, period)
+        timed("cohort (every session's outcome)", repeat, lambda: cohort_rows(session, account.id, period))
+        since = funnel.since_start(session, account.id, period, window)
+        timed("attribution (bookings since start)", repeat,
+              lambda: funnel.since_start(session, account.id, period, window))
+        timed("funnel from the cohort", repeat,
+              lambda: funnel.tallies(session, account.id, period, window, rows=rows, bookings=since))
+        timed("per-step table from the cohort", repeat, lambda: steps.steps(rows, now, since))
         timed("experiment (API)", repeat, lambda: report.experiment_for(session, account.id, period, window))
-        timed("bookings made in the period", repeat, lambda: attribution.touches(
-            session, account.id, window, booking_where=attribution.made_between(period.start, period.end)))
         timed("agent usage", repeat, lambda: agent_usage(session, account.id, period.start, period.end))
 
         def whole() -> None:

@@ -9,9 +9,7 @@ from litestar import Request, Response, get, put
 from sqlalchemy.orm import Session
 
 from analytics import attribution, export, report, tiles
-from analytics.funnel import cohort, funnel
 from analytics.periods import Period, PeriodError, parse_period
-from analytics.steps import steps
 from analytics.usage import agent_usage
 from core.db import utcnow
 from inbox.accounts import ValidationError
@@ -41,9 +39,10 @@ def funnel_api(request: Request[CurrentUser, Any, Any], db: Session, since: str 
     per-step table and the agent's usage."""
     account, period = account_period(db, request.user, since, until)
     window = attribution.window_days(db, account.id)
-    result = funnel(db, account.id, period, window)
-    bookings = attribution.touches(db, account.id, window, session_where=cohort(account.id, period))
-    return {**result, "steps": steps(db, account.id, period, utcnow(), bookings),
+    result = report.funnel_and_steps(db, account.id, period, window, utcnow())
+    return {"total": result["total"].as_dict(),
+            "variants": {name: tally.as_dict() for name, tally in result["variants"].items()},
+            "steps": result["steps"],
             "agent": agent_usage(db, account.id, period.start, period.end),
             "attribution_window_days": window, "since": period.start.isoformat(), "until": period.end.isoformat()}
 
@@ -71,8 +70,9 @@ def funnel_csv(request: Request[CurrentUser, Any, Any], db: Session, since: str 
                until: str | None = None) -> Response[str]:
     """The funnel as CSV: scope, step, detail, value."""
     account, period = account_period(db, request.user, since, until)
-    result = funnel(db, account.id, period, attribution.window_days(db, account.id))
-    return _csv(export.funnel_csv(result), "funnel.csv")
+    result = report.funnel_and_steps(db, account.id, period, attribution.window_days(db, account.id), utcnow())
+    return _csv(export.funnel_csv({"total": result["total"].as_dict(), "variants": {
+        name: tally.as_dict() for name, tally in result["variants"].items()}}), "funnel.csv")
 
 
 @get("/api/v1/bookings.csv", sync_to_thread=True)
