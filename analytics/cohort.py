@@ -65,8 +65,6 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
     opt_out_text = exists().where(ConsentEvent.message_id == reply.id, ConsentEvent.action == "opt_out")
     replied = exists().where(reply.thread_id == Followup.thread_id, reply.direction == "inbound",
                              reply.created_at > Followup.sent_at, ~opt_out_text)
-    opted_out = exists().where(ConsentEvent.contact_id == Followup.contact_id, ConsentEvent.action == "opt_out",
-                               ConsentEvent.created_at > Followup.sent_at)
     # Link previews only raise preview_count; click_count counts people tapping.
     clicked = exists().where(TrackedLink.followup_id == Followup.id, TrackedLink.click_count > 0)
     active = and_(Thread.status != "resolved", Thread.owner.in_(("agent", "csr")))
@@ -78,18 +76,24 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
                     Followup.block_reason, Followup.cancelled_by, Followup.contact_id, Followup.due_at,
                     case((sent, message), else_=None),
                     case((sent, clicked), else_=False), case((sent, replied), else_=False),
-                    case((sent, opted_out), else_=False),
                     Thread.owner, Thread.status != "resolved",
                     case((and_(sent, active), last_direction), else_=None))
              .select_from(BookingSession)
              .outerjoin(Followup, Followup.session_id == BookingSession.id)
              .outerjoin(Thread, and_(sent, Thread.id == Followup.thread_id))
              .where(*cohort(account_id, period)))
+    # Opt-outs are few: found from the ledger's side rather than probed for every follow-up.
+    opted_out = set(session.scalars(
+        select(Followup.id).join(ConsentEvent, and_(ConsentEvent.contact_id == Followup.contact_id,
+                                                    ConsentEvent.created_at > Followup.sent_at))
+        .join(BookingSession, BookingSession.id == Followup.session_id)
+        .where(ConsentEvent.account_id == account_id, ConsentEvent.action == "opt_out", sent,
+               *cohort(account_id, period)).distinct()))
     rows = []
     for (session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id, due_at, message_,
-         is_clicked, is_replied, is_opted_out, owner, is_open, direction) in session.execute(query):
+         is_clicked, is_replied, owner, is_open, direction) in session.execute(query):
         message_status, _, error_code = (message_ or "").partition("|")
         rows.append(CohortRow(session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id,
                               due_at, message_status or None, error_code or None, bool(is_clicked),
-                              bool(is_replied), bool(is_opted_out), owner, bool(is_open), direction))
+                              bool(is_replied), followup_id in opted_out, owner, bool(is_open), direction))
     return rows
