@@ -89,11 +89,8 @@ def made_between(start: datetime, end: datetime | None) -> list[Any]:
 
 
 def touches(session: Session, account_id: int, window: int, *, booking_where: list[Any] | None = None,
-            session_where: list[Any] | None = None, booked_only: bool = True) -> list[Touch]:
-    """Bookings matching `booking_where`, each with its last touch inside the window.
-
-    With `session_where` only bookings attributed to follow-ups of those sessions are returned.
-    """
+            booked_only: bool = True) -> list[Touch]:
+    """Bookings matching `booking_where`, each with its last touch if that is inside the window."""
     without_jit(session)
     other = aliased(Followup)
     # Per booking, one index probe for its last touch (ties on time: the later follow-up).
@@ -118,8 +115,7 @@ def touches(session: Session, account_id: int, window: int, *, booking_where: li
     session_ids = sorted({row[3] for row in followups.values()})
     for chunk in range(0, len(session_ids), CHUNK):
         for row in session.execute(select(BookingSession.id, BookingSession.external_id, BookingSession.abandoned_at)
-                                   .where(one_of(session, BookingSession.id, session_ids[chunk:chunk + CHUNK]),
-                                          *(session_where or []))):
+                                   .where(one_of(session, BookingSession.id, session_ids[chunk:chunk + CHUNK]))):
             sessions[row[0]] = tuple(row)
     limit = timedelta(days=window)
     found: dict[int, Touch] = {}
@@ -130,7 +126,5 @@ def touches(session: Session, account_id: int, window: int, *, booking_where: li
         if touched is not None and origin is not None and booked_at - touched[1] <= limit:
             touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at, *touched[:3],
                           *origin)
-        elif session_where:
-            continue  # not attributed to a follow-up of those sessions
         found[booking_id] = touch
     return list(found.values())

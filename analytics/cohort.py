@@ -8,7 +8,7 @@ from these rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,43 +57,50 @@ def without_jit(session: Session) -> None:
 
 
 def cohort_rows(session: Session, account_id: int, period: Period) -> list[CohortRow]:
+    """One row per session abandoned in the period. The sessions come from their index first, so
+    the follow-up query probes by key and never scans the account's whole history."""
+    from analytics.attribution import one_of  # attribution imports this module for without_jit
+
     without_jit(session)
+    session_ids = list(session.scalars(select(BookingSession.id).where(*cohort(account_id, period))))
     sent = Followup.status == "sent"
-    sent_message = aliased(Message)
-    reply = aliased(Message)
-    newest = aliased(Message)
+    sent_message, reply, newest = aliased(Message), aliased(Message), aliased(Message)
     opt_out_text = exists().where(ConsentEvent.message_id == reply.id, ConsentEvent.action == "opt_out")
     replied = exists().where(reply.thread_id == Followup.thread_id, reply.direction == "inbound",
                              reply.created_at > Followup.sent_at, ~opt_out_text)
     # Link previews only raise preview_count; click_count counts people tapping.
     clicked = exists().where(TrackedLink.followup_id == Followup.id, TrackedLink.click_count > 0)
-    active = and_(Thread.status != "resolved", Thread.owner.in_(("agent", "csr")))
-    last_direction = (select(newest.direction).where(newest.thread_id == Thread.id)
-                      .order_by(newest.id.desc()).limit(1).scalar_subquery())
     message = (select(func.coalesce(sent_message.status, "") + "|" + func.coalesce(sent_message.error_code, ""))
                .where(sent_message.id == Followup.sent_message_id).scalar_subquery())
-    query = (select(BookingSession.id, Followup.id, Followup.variant, Followup.mode, Followup.status,
-                    Followup.block_reason, Followup.cancelled_by, Followup.contact_id, Followup.due_at,
-                    case((sent, message), else_=None),
-                    case((sent, clicked), else_=False), case((sent, replied), else_=False),
-                    Thread.owner, Thread.status != "resolved",
-                    case((and_(sent, active), last_direction), else_=None))
-             .select_from(BookingSession)
-             .outerjoin(Followup, Followup.session_id == BookingSession.id)
-             .outerjoin(Thread, and_(sent, Thread.id == Followup.thread_id))
-             .where(*cohort(account_id, period)))
-    # Opt-outs are few: found from the ledger's side rather than probed for every follow-up.
+    # Where the thread is now; its newest text only for threads still with the agent or a rep.
+    last_direction = (select(newest.direction).where(newest.thread_id == Thread.id)
+                      .order_by(newest.id.desc()).limit(1).scalar_subquery())
+    active = and_(Thread.status != "resolved", Thread.owner.in_(("agent", "csr")))
+    thread = (select(Thread.owner + "|" + case((Thread.status != "resolved", "open"), else_="closed") + "|"
+                     + func.coalesce(case((active, last_direction), else_=None), ""))
+              .where(Thread.id == Followup.thread_id).scalar_subquery())
+    rows: list[CohortRow] = []
+    seen: set[int] = set()
+    for chunk in range(0, len(session_ids), 20_000):
+        for (session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id, due_at, message_,
+             is_clicked, is_replied, thread_) in session.execute(
+                select(Followup.session_id, Followup.id, Followup.variant, Followup.mode, Followup.status,
+                       Followup.block_reason, Followup.cancelled_by, Followup.contact_id, Followup.due_at,
+                       case((sent, message), else_=None), case((sent, clicked), else_=False),
+                       case((sent, replied), else_=False), case((sent, thread), else_=None))
+                .where(one_of(session, Followup.session_id, session_ids[chunk:chunk + 20_000]))):
+            message_status, _, error_code = (message_ or "").partition("|")
+            owner, _, rest = (thread_ or "").partition("|")
+            state, _, direction = rest.partition("|")
+            seen.add(session_id)
+            rows.append(CohortRow(session_id, followup_id, variant, mode, status, block_reason, cancelled_by,
+                                  contact_id, due_at, message_status or None, error_code or None, bool(is_clicked),
+                                  bool(is_replied), False, owner or None, state == "open", direction or None))
+    rows += [CohortRow(sid, *([None] * 10), False, False, False, None, False, None)
+             for sid in session_ids if sid not in seen]
+    # Opt-outs are few: found from the ledger's side, then matched to this cohort's follow-ups.
     opted_out = set(session.scalars(
         select(Followup.id).join(ConsentEvent, and_(ConsentEvent.contact_id == Followup.contact_id,
                                                     ConsentEvent.created_at > Followup.sent_at))
-        .join(BookingSession, BookingSession.id == Followup.session_id)
-        .where(ConsentEvent.account_id == account_id, ConsentEvent.action == "opt_out", sent,
-               *cohort(account_id, period)).distinct()))
-    rows = []
-    for (session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id, due_at, message_,
-         is_clicked, is_replied, owner, is_open, direction) in session.execute(query):
-        message_status, _, error_code = (message_ or "").partition("|")
-        rows.append(CohortRow(session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id,
-                              due_at, message_status or None, error_code or None, bool(is_clicked),
-                              bool(is_replied), followup_id in opted_out, owner, bool(is_open), direction))
-    return rows
+        .where(ConsentEvent.account_id == account_id, ConsentEvent.action == "opt_out", sent)))
+    return [replace(r, opted_out=True) if r.followup_id in opted_out else r for r in rows]

@@ -32,7 +32,7 @@ def experiment_for(session: Session, account_id: int, period: Period, window: in
         select(Followup.variant, func.count()).join(BookingSession, BookingSession.id == Followup.session_id)
         .where(*in_cohort, Followup.status == "sent", Followup.variant.is_not(None)).group_by(Followup.variant)).all())
     booked: dict[str, int] = defaultdict(int)
-    for touch in attribution.touches(session, account_id, window, session_where=in_cohort):
+    for touch in funnel.in_cohort(funnel.since_start(session, account_id, period, window), period):
         if touch.variant is not None:
             booked[touch.variant] += 1
     names = variant_order(session, account_id, set(sent) | set(booked))
