@@ -140,3 +140,15 @@ def test_bookings_csv_traces_each_booking_to_its_follow_up_variant_and_step(clie
     assert by_id[h.bookings["X"].id]["session_ref"] == "sess_X"
     assert list(table[0]) == ["booking_id", "created_at", "status", "source", "booked_by", "contact_id", "job_type",
                               "starts_at", "attributed", "followup_id", "session_ref", "variant", "step", "touched_at"]
+
+
+def test_a_new_account_sees_an_empty_dashboard_that_says_so(client, session) -> None:
+    from tests.factories import make_tenant
+
+    tenant = make_tenant(session)
+    page = client.get("/dashboard", headers=tenant.auth)
+    assert page.status_code == 200
+    assert rows(page.text, "funnel")["abandoned"] == ["abandoned sessions", "0"]
+    assert rows(page.text, "funnel")["booking_rate"] == ["booking rate (booked ÷ sent)", "–"]
+    assert "No A/B test in this period" in page.text
+    assert 'id="attribution-window"' in page.text  # the admin can change the window here

@@ -44,3 +44,21 @@ def test_sent_today_tile_updates_live_when_a_follow_up_is_sent(new_page: Any, se
     # No reload: the websocket's followup.updated makes the page re-fetch its tiles.
     expect(sent_today).to_have_text("1", timeout=30000)
     assert page.evaluate("window.sameDocument === true")
+
+
+def test_admin_sets_the_attribution_window_and_the_rule_on_the_page_follows(new_page: Any, session: Any) -> None:
+    tenant = make_tenant(session)
+    page = new_page()
+    page.goto("/login")
+    page.fill("input[name=email]", tenant.admin.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/inbox"))
+    page.goto("/dashboard")
+    expect(page.locator("#attribution-rule")).to_contain_text("7 days")
+    page.fill("input[name=attribution_window_days]", "10")
+    page.click("#attribution-window button[type=submit]")
+    expect(page.locator("#attribution-rule")).to_contain_text("10 days")
+    page.fill("input[name=attribution_window_days]", "400")
+    page.click("#attribution-window button[type=submit]")
+    expect(page.locator("#window-status")).to_contain_text("from 1 to 90")

@@ -38,6 +38,22 @@
     timer = setTimeout(refresh, 200);
   }
 
+  // Admins change the attribution window; every number on the page depends on it, so reload.
+  const windowForm = document.getElementById("attribution-window");
+  if (windowForm) {
+    windowForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const status = document.getElementById("window-status");
+      const days = Number(windowForm.elements.attribution_window_days.value);
+      try {
+        await api("PUT", "/api/v1/analytics/settings", { attribution_window_days: days });
+        location.reload();
+      } catch (error) {
+        status.textContent = error.message;
+      }
+    });
+  }
+
   new Live({
     lastId: Number(tiles.dataset.lastEventId) || 0,
     onEvent: (event) => { if (MOVES_TILES.has(event.type)) soon(); },
