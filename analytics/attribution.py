@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, any_, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from agent.models import Booking
-from analytics.cohort import without_jit
 from analytics.models import DEFAULT_ATTRIBUTION_DAYS, MAX_ATTRIBUTION_DAYS, AnalyticsSettings
+from analytics.sql import one_of, without_jit
 from followups.models import BookingSession, Followup
 
 # A scheduler booking after a follow-up went through the scheduler link that text carried.
@@ -76,13 +76,6 @@ def set_window_days(session: Session, account_id: int, days: Any) -> int:
     return days
 
 
-def one_of(session: Session, column: Any, ids: list[int]) -> Any:
-    """`column IN ids`; on PostgreSQL as `= ANY(array)`: one parameter instead of thousands to plan."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, ARRAY(Integer)))
-    return column.in_(ids)
-
-
 def made_between(start: datetime, end: datetime | None) -> list[Any]:
     """Bookings made in [start, end) (end None: up to now)."""
     return [Booking.created_at >= start, *([Booking.created_at < end] if end is not None else [])]
@@ -114,9 +107,10 @@ def touches(session: Session, account_id: int, window: int, *, booking_where: li
             followups[row[0]] = tuple(row)
     session_ids = sorted({row[3] for row in followups.values()})
     for chunk in range(0, len(session_ids), CHUNK):
-        for row in session.execute(select(BookingSession.id, BookingSession.external_id, BookingSession.abandoned_at)
-                                   .where(one_of(session, BookingSession.id, session_ids[chunk:chunk + CHUNK]))):
-            sessions[row[0]] = tuple(row)
+        for found_session in session.execute(
+                select(BookingSession.id, BookingSession.external_id, BookingSession.abandoned_at)
+                .where(one_of(session, BookingSession.id, session_ids[chunk:chunk + CHUNK]))):
+            sessions[found_session[0]] = tuple(found_session)
     limit = timedelta(days=window)
     found: dict[int, Touch] = {}
     for booking_id, booked_at, source, status, contact_id, job_type, starts_at, followup_id in booked:
@@ -124,7 +118,8 @@ def touches(session: Session, account_id: int, window: int, *, booking_where: li
         touched = followups.get(followup_id) if followup_id is not None else None
         origin = sessions.get(touched[3]) if touched is not None else None
         if touched is not None and origin is not None and booked_at - touched[1] <= limit:
-            touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at, *touched[:3],
-                          *origin)
+            touch = Touch(booking_id, booked_at, source, status, contact_id, job_type, starts_at,
+                          followup_id=touched[0], touched_at=touched[1], variant=touched[2], session_id=origin[0],
+                          session_ref=origin[1], abandoned_at=origin[2])
         found[booking_id] = touch
     return list(found.values())

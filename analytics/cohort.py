@@ -12,10 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select, text
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from analytics.periods import Period
+from analytics.sql import one_of, without_jit
 from followups.models import BookingSession, Followup, TrackedLink
 from inbox.models import ConsentEvent, Message, Thread
 
@@ -25,22 +26,22 @@ class CohortRow:
     """One abandoned session; the follow-up fields are None for a session that never got one."""
 
     session_id: int
-    followup_id: int | None
-    variant: str | None
-    mode: str | None
-    status: str | None
-    block_reason: str | None
-    cancelled_by: str | None
-    contact_id: int | None
-    due_at: datetime | None
-    message_status: str | None
-    error_code: str | None
-    clicked: bool
-    replied: bool
-    opted_out: bool
-    thread_owner: str | None
-    thread_open: bool
-    last_direction: str | None
+    followup_id: int | None = None
+    variant: str | None = None
+    mode: str | None = None
+    status: str | None = None
+    block_reason: str | None = None
+    cancelled_by: str | None = None
+    contact_id: int | None = None
+    due_at: datetime | None = None
+    message_status: str | None = None
+    error_code: str | None = None
+    clicked: bool = False
+    replied: bool = False
+    opted_out: bool = False
+    thread_owner: str | None = None
+    thread_open: bool = False
+    last_direction: str | None = None
 
 
 def cohort(account_id: int, period: Period) -> list[Any]:
@@ -49,18 +50,9 @@ def cohort(account_id: int, period: Period) -> list[Any]:
             BookingSession.abandoned_at < period.end]
 
 
-def without_jit(session: Session) -> None:
-    """PostgreSQL's JIT compiles these per-row probes for over a second to save milliseconds (its
-    cost threshold counts every probe as if it scanned); turned off for this read-only transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-
-
 def cohort_rows(session: Session, account_id: int, period: Period) -> list[CohortRow]:
     """One row per session abandoned in the period. The sessions come from their index first, so
     the follow-up query probes by key and never scans the account's whole history."""
-    from analytics.attribution import one_of  # attribution imports this module for without_jit
-
     without_jit(session)
     session_ids = list(session.scalars(select(BookingSession.id).where(*cohort(account_id, period))))
     sent = Followup.status == "sent"
@@ -96,8 +88,7 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
             rows.append(CohortRow(session_id, followup_id, variant, mode, status, block_reason, cancelled_by,
                                   contact_id, due_at, message_status or None, error_code or None, bool(is_clicked),
                                   bool(is_replied), False, owner or None, state == "open", direction or None))
-    rows += [CohortRow(sid, *([None] * 10), False, False, False, None, False, None)
-             for sid in session_ids if sid not in seen]
+    rows += [CohortRow(sid) for sid in session_ids if sid not in seen]
     # Opt-outs are few: found from the ledger's side, then matched to this cohort's follow-ups.
     opted_out = set(session.scalars(
         select(Followup.id).join(ConsentEvent, and_(ConsentEvent.contact_id == Followup.contact_id,

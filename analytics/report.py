@@ -35,7 +35,7 @@ def experiment_for(session: Session, account_id: int, period: Period, window: in
     for touch in funnel.in_cohort(funnel.since_start(session, account_id, period, window), period):
         if touch.variant is not None:
             booked[touch.variant] += 1
-    names = variant_order(session, account_id, set(sent) | set(booked))
+    names = variant_order(session, account_id, {n for n in sent if n is not None} | set(booked))
     return experiment.experiment([experiment.Arm(n, sent.get(n, 0), booked.get(n, 0)) for n in names])
 
 

@@ -55,7 +55,5 @@ def steps(rows: list[CohortRow], now: datetime, bookings: list[Touch]) -> list[d
             at["queued" if row.last_direction == "inbound" else "waiting"].add(who)
         elif at is rep:
             rep["completed"].add(who)
-    table = [{"step": step, **{c: len(cells[step][c]) for c in COLUMNS}} for step in STEPS]
-    for line in table:
-        line["booked"] = sum(1 for t in bookings if t.booked_by == BOOKED_BY[line["step"]])
-    return table
+    booked = {step: sum(1 for t in bookings if t.booked_by == BOOKED_BY[step]) for step in STEPS}
+    return [{"step": step, **{c: len(cells[step][c]) for c in COLUMNS}, "booked": booked[step]} for step in STEPS]

@@ -173,9 +173,9 @@ def seed(args: argparse.Namespace) -> int:
     from inbox.accounts import create_account
 
     engine = db.get_engine()
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as ddl:
+        ddl.execute(text("DROP SCHEMA public CASCADE"))
+        ddl.execute(text("CREATE SCHEMA public"))
     upgrade()
     with db.session_scope() as session:
         account = create_account(session, "Benchmark Plumbing", "America/Los_Angeles", "https://book.example.com/")
@@ -189,7 +189,7 @@ def seed(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn: Any = raw.driver_connection
         out: dict[str, list[tuple[Any, ...]]] = {"consent": []}
         counts = {
             "contacts": copy(conn, "contacts", "id, account_id, phone, name, opted_out, created_at", seeder.contacts()),

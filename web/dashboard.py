@@ -13,6 +13,7 @@ from analytics import charts, report
 from analytics.steps import COLUMNS
 from analytics.usage import agent_usage
 from core.db import utcnow
+from inbox.accounts import ValidationError
 from web import dashboard_api
 from web.auth import CurrentUser
 from web.pages import nav_context
@@ -25,7 +26,7 @@ def dashboard(request: Request[CurrentUser, Any, Any], db: Session, days: int | 
               since: str | None = None, until: str | None = None) -> Template:
     """The period's numbers (the last 30 local days unless since/until or days say otherwise)."""
     if days is not None and not 1 <= days <= 366:
-        raise dashboard_api.ValidationError("days must be from 1 to 366")
+        raise ValidationError("days must be from 1 to 366")
     account, period = dashboard_api.account_period(db, request.user, since, until, days or 30)
     data = report.dashboard(db, account, period, utcnow())
     total = data["funnel"]["total"]
