@@ -152,3 +152,25 @@ def test_a_new_account_sees_an_empty_dashboard_that_says_so(client, session) -> 
     assert rows(page.text, "funnel")["booking_rate"] == ["booking rate (booked ÷ sent)", "–"]
     assert "No A/B test in this period" in page.text
     assert 'id="attribution-window"' in page.text  # the admin can change the window here
+
+
+def test_the_page_names_a_winner_only_when_the_difference_is_significant(client, session) -> None:
+    from followups.models import FollowupVariant
+    from tests.analytics.history import Builder, la
+    from tests.factories import make_tenant
+
+    tenant = make_tenant(session)
+    for name in ("A", "B"):
+        session.add(FollowupVariant(account_id=tenant.account.id, name=name, mode="link", weight=1))
+    b = Builder(session, tenant)
+    for variant, sent, booked in (("A", 40, 2), ("B", 40, 20)):
+        for i in range(sent):
+            f, _ = b.followup(f"{variant}{i}", variant, la(10, 3, 9), "sent", sent=la(10, 3, 9, 15))
+            if i < booked:
+                b.booking(f, f.contact_id, "link", la(10, 3, 12))
+    session.commit()
+    page = client.get(f"/dashboard?since={SINCE}&until={UNTIL}", headers=tenant.auth).text
+    assert rows(page, "ab-comparisons")["B"][4] == "significant"
+    assert "Winner: B." in page
+    body = client.get(f"/api/v1/analytics/experiment?since={SINCE}&until={UNTIL}", headers=tenant.auth).json()
+    assert body["winner"] == "B" and body["comparisons"][0]["significant"] is True
