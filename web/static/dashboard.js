@@ -12,7 +12,8 @@
   function formatWait(seconds) {
     if (seconds === null || seconds === undefined) return "–";
     if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
-    return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+    if (seconds < 172800) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+    return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
   }
 
   function render(data) {
