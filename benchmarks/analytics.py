@@ -305,8 +305,10 @@ def measure(account_id: int, repeat: int) -> None:
             charts.daily_lines(period.days(), data["bookings_per_day"])
 
         wall, cpu = timed(clock, "whole dashboard", repeat, whole)
-        print(f"whole dashboard: {wall:.0f} ms wall, {cpu:.0f} ms CPU (target < {TARGET_MS} ms): "
-              f"{'OK' if min(wall, cpu) < TARGET_MS else 'SLOW'}; load average {os.getloadavg()[0]:.1f}")
+        verdict = {True: "met", False: "missed"}
+        print(f"whole dashboard, target < {TARGET_MS} ms: CPU {cpu:.0f} ms ({verdict[cpu < TARGET_MS]}), "
+              f"wall {wall:.0f} ms ({verdict[wall < TARGET_MS]}); load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} cores")
         for days in (90, 365):
             longer = parse_period(None, None, account.timezone, now, days)
             count = session.execute(text("SELECT count(*) FROM booking_sessions WHERE abandoned_at >= :s"),
