@@ -15,7 +15,8 @@ BOOKINGS_HEADER = ("booking_id", "created_at", "status", "source", "booked_by", 
                    "starts_at", "attributed", "followup_id", "session_ref", "variant", "step", "touched_at")
 
 
-def _rows_of(scope: str, f: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+def _rows_of(name: str, f: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    scope = _cell(name)
     yield scope, "abandoned", "", f["abandoned"]
     yield scope, "scheduled", "", f["scheduled"]
     yield scope, "cancelled", "", f["cancelled"]["total"]
@@ -38,6 +39,14 @@ def _rows_of(scope: str, f: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     yield scope, "booking_rate", "booked / sent", "" if rate is None else f"{rate:.6f}"
     wait = f["median_seconds_to_booking"]
     yield scope, "median_seconds_to_booking", "", "" if wait is None else f"{wait:.0f}"
+
+
+def _cell(value: Any) -> Any:
+    """Text a customer or a scheduler widget typed, made inert for spreadsheets: a leading = + - @
+    would otherwise run as a formula when the owner opens the file."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _write(header: tuple[str, ...], rows: Iterator[tuple[Any, ...]]) -> str:
@@ -65,7 +74,7 @@ def bookings_csv(touches: list[Touch], timezone: str) -> str:
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for t in sorted(touches, key=lambda t: (t.booked_at, t.booking_id)):
-            yield (t.booking_id, local(t.booked_at), t.status, t.source, t.booked_by, t.contact_id, t.job_type or "",
-                   local(t.starts_at), "yes" if t.attributed else "no", t.followup_id or "", t.session_ref or "",
-                   t.variant or "", t.step or "", local(t.touched_at))
+            yield (t.booking_id, local(t.booked_at), t.status, t.source, t.booked_by, t.contact_id,
+                   _cell(t.job_type or ""), local(t.starts_at), "yes" if t.attributed else "no", t.followup_id or "",
+                   _cell(t.session_ref or ""), _cell(t.variant or ""), t.step or "", local(t.touched_at))
     return _write(BOOKINGS_HEADER, rows())

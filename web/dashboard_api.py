@@ -3,12 +3,13 @@ attribution window. Every answer is the caller's account only."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from litestar import Request, Response, get, put
 from sqlalchemy.orm import Session
 
-from analytics import attribution, export, report, tiles
+from analytics import attribution, export, funnel, report, tiles
 from analytics.periods import Period, PeriodError, parse_period
 from analytics.usage import agent_usage
 from core.db import utcnow
@@ -36,13 +37,15 @@ def _csv(body: str, name: str) -> Response[str]:
 def funnel_api(request: Request[CurrentUser, Any, Any], db: Session, since: str | None = None,
                until: str | None = None) -> dict[str, Any]:
     """The funnel of the sessions abandoned in the period, in total and per variant, with the
-    per-step table and the agent's usage."""
+    per-step table, the bookings made in the period without a follow-up (by source) and the agent's usage."""
     account, period = account_period(db, request.user, since, until)
     window = attribution.window_days(db, account.id)
-    result = report.funnel_and_steps(db, account.id, period, window, utcnow())
+    since_start = funnel.since_start(db, account.id, period, window)
+    result = report.funnel_and_steps(db, account.id, period, window, utcnow(), since_start)
+    unattributed = Counter(t.source for t in since_start if t.booked_at < period.end and not t.attributed)
     return {"total": result["total"].as_dict(),
             "variants": {name: tally.as_dict() for name, tally in result["variants"].items()},
-            "steps": result["steps"],
+            "steps": result["steps"], "bookings_without_followup": dict(sorted(unattributed.items())),
             "agent": agent_usage(db, account.id, period.start, period.end),
             "attribution_window_days": window, "since": period.start.isoformat(), "until": period.end.isoformat()}
 

@@ -16,6 +16,8 @@ def test_funnel_counts_every_step_per_variant_and_in_total(client, session) -> N
     assert report["total"] == expected.TOTAL
     assert list(report["variants"]) == ["A", "B"]
     assert report["attribution_window_days"] == 7
+    # Made in October with no follow-up inside the window: A6 (on their own) and A7 (a rep, 8 days on).
+    assert report["bookings_without_followup"] == {"csr": 1, "scheduler": 1}
     # The period is Los Angeles days: Oct 1 00:00 PDT to Nov 1 00:00 PDT.
     assert (report["since"], report["until"]) == ("2026-10-01T07:00:00+00:00", "2026-11-01T07:00:00+00:00")
 

@@ -174,3 +174,12 @@ def test_the_page_names_a_winner_only_when_the_difference_is_significant(client,
     assert "Winner: B." in page
     body = client.get(f"/api/v1/analytics/experiment?since={SINCE}&until={UNTIL}", headers=tenant.auth).json()
     assert body["winner"] == "B" and body["comparisons"][0]["significant"] is True
+
+
+def test_bookings_csv_makes_typed_text_inert_for_spreadsheets(client, session) -> None:
+    h = build(session)
+    h.bookings["A1"].job_type = '=HYPERLINK("http://evil.example","fix")'
+    session.commit()
+    response = client.get(f"/api/v1/bookings.csv?since={SINCE}&until={UNTIL}", headers=h.tenant.auth)
+    row = next(r for r in csv.DictReader(io.StringIO(response.text)) if r["booking_id"] == str(h.bookings["A1"].id))
+    assert row["job_type"] == "'=HYPERLINK(\"http://evil.example\",\"fix\")"
