@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session, aliased
 
 from agent.models import Booking
 from analytics.models import DEFAULT_ATTRIBUTION_DAYS, MAX_ATTRIBUTION_DAYS, AnalyticsSettings
-from analytics.sql import one_of, without_jit
+from analytics.sql import CHUNK, one_of, without_jit
 from followups.models import BookingSession, Followup
 
 # A scheduler booking after a follow-up went through the scheduler link that text carried.
 BOOKED_BY = {"agent": "agent", "link": "link", "scheduler": "link", "csr": "rep"}
-CHUNK = 5000  # ids per IN list, well under SQLite's bound-parameter limit
 STEP_OF = {"link": "follow-up text", "agent": "agent conversation", "rep": "hand-off to a rep"}
 
 

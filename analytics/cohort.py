@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from analytics.periods import Period
-from analytics.sql import one_of, without_jit
+from analytics.sql import CHUNK, one_of, without_jit
 from followups.models import BookingSession, Followup, TrackedLink
 from inbox.models import ConsentEvent, Message, Thread
 
@@ -73,14 +73,14 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
               .where(Thread.id == Followup.thread_id).scalar_subquery())
     rows: list[CohortRow] = []
     seen: set[int] = set()
-    for chunk in range(0, len(session_ids), 20_000):
+    for chunk in range(0, len(session_ids), CHUNK):
         for (session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id, due_at, message_,
              is_clicked, is_replied, thread_) in session.execute(
                 select(Followup.session_id, Followup.id, Followup.variant, Followup.mode, Followup.status,
                        Followup.block_reason, Followup.cancelled_by, Followup.contact_id, Followup.due_at,
                        case((sent, message), else_=None), case((sent, clicked), else_=False),
                        case((sent, replied), else_=False), case((sent, thread), else_=None))
-                .where(one_of(session, Followup.session_id, session_ids[chunk:chunk + 20_000]))):
+                .where(one_of(session, Followup.session_id, session_ids[chunk:chunk + CHUNK]))):
             message_status, _, error_code = (message_ or "").partition("|")
             owner, _, rest = (thread_ or "").partition("|")
             state, _, direction = rest.partition("|")

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import ARRAY, Integer, any_, literal, text
 from sqlalchemy.orm import Session
 
+CHUNK = 10_000  # ids per IN list: well under SQLite's 32,766 bound parameters
+
 
 def without_jit(session: Session) -> None:
     """PostgreSQL's JIT compiles the analytics queries' per-row probes for over a second to save
