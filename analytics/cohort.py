@@ -8,9 +8,8 @@ from these rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -21,8 +20,7 @@ from followups.models import BookingSession, Followup, TrackedLink
 from inbox.models import ConsentEvent, Message, Thread
 
 
-@dataclass(frozen=True)
-class CohortRow:
+class CohortRow(NamedTuple):
     """One abandoned session; the follow-up fields are None for a session that never got one."""
 
     session_id: int
@@ -75,7 +73,7 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
     seen: set[int] = set()
     for chunk in range(0, len(session_ids), CHUNK):
         for (session_id, followup_id, variant, mode, status, block_reason, cancelled_by, contact_id, due_at, message_,
-             is_clicked, is_replied, thread_) in session.execute(
+             is_clicked, is_replied, thread_) in session.connection().execute(  # Core rows: no ORM overhead
                 select(Followup.session_id, Followup.id, Followup.variant, Followup.mode, Followup.status,
                        Followup.block_reason, Followup.cancelled_by, Followup.contact_id, Followup.due_at,
                        case((sent, message), else_=None), case((sent, clicked), else_=False),
@@ -94,4 +92,4 @@ def cohort_rows(session: Session, account_id: int, period: Period) -> list[Cohor
         select(Followup.id).join(ConsentEvent, and_(ConsentEvent.contact_id == Followup.contact_id,
                                                     ConsentEvent.created_at > Followup.sent_at))
         .where(ConsentEvent.account_id == account_id, ConsentEvent.action == "opt_out", sent)))
-    return [replace(r, opted_out=True) if r.followup_id in opted_out else r for r in rows]
+    return [r._replace(opted_out=True) if r.followup_id in opted_out else r for r in rows]
