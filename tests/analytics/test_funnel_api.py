@@ -97,3 +97,18 @@ def test_only_admins_set_the_window_and_only_to_whole_days(client, session) -> N
                           headers={"x-csrftoken": csrf})
     assert response.status_code == 403
     assert client.get("/api/v1/analytics/settings").json() == {"attribution_window_days": 7}
+
+
+def test_agent_usage_counts_the_periods_llm_calls_of_the_callers_account(client, session) -> None:
+    from agent.models import LlmCall
+    from tests.analytics.history import la
+
+    h = build(session)
+    for account, latency, at in ((h.tenant.account.id, 300, la(10, 5)), (h.tenant.account.id, 500, la(10, 6)),
+                                 (h.tenant.account.id, 900, la(11, 2)), (h.other.account.id, 100, la(10, 5))):
+        session.add(LlmCall(account_id=account, model="m", prompt_tokens=10, completion_tokens=5, latency_ms=latency,
+                            ok=latency != 500, created_at=at))
+    session.commit()
+    agent = client.get(f"/api/v1/funnel?since={SINCE}&until={UNTIL}", headers=h.tenant.auth).json()["agent"]
+    # November's call is outside the period; the failed call has no latency to count.
+    assert agent == {"calls": 2, "failed": 1, "prompt_tokens": 20, "completion_tokens": 10, "latency_p50_ms": 300}
