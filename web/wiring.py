@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from agent import models as agent_models
 from agent import service as agent_service
+from analytics import models as analytics_models
 from bookings import models as booking_models
 from core import outbox
 from core.db import Base
@@ -20,7 +21,8 @@ from integrations import events as integration_events
 from integrations import models as integration_models
 
 # Importing every package's models is what puts their tables in the metadata (Alembic, tests).
-MODEL_MODULES = (outbox, inbox_models, booking_models, followup_models, agent_models, integration_models)
+MODEL_MODULES = (outbox, inbox_models, booking_models, followup_models, agent_models, integration_models,
+                 analytics_models)
 metadata: MetaData = Base.metadata  # the whole schema
 
 
