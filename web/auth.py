@@ -24,7 +24,8 @@ from inbox.accounts import user_for_token
 from inbox.models import User
 
 # Paths a person or provider reaches without logging in.
-PUBLIC_PATHS = ["/login", "/healthz", "/readyz", "/metrics", "/schema", "/webhooks", "/l/", "/static"]
+PUBLIC_PATHS = ["/login", "/healthz", "/readyz", "/metrics", "/schema", "/webhooks", "/l/", "/static", "/favicon"]
+SESSIONLESS_PATHS = ["^/healthz", "^/readyz", "^/metrics", "^/static/", "^/favicon", "^/webhooks/"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ def build_session_auth(store: Store, secure: bool) -> SessionAuth[CurrentUser, A
         session_backend_config=RotatingSessionConfig(
             store="sessions", key="textdesk_session", httponly=True, samesite="lax", secure=secure,
             max_age=14 * 86400,
+            # No session lookup (a Redis read) where nobody logs in: with Redis gone, /readyz must still
+            # answer its 503 and static files must still load.
+            exclude=SESSIONLESS_PATHS,
         ),
         authentication_middleware_class=SessionOrTokenMiddleware,
         exclude=[f"^{p}" for p in PUBLIC_PATHS] + ["^/$"],

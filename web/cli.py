@@ -11,11 +11,16 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from core.settings import SettingsError, get_settings, reset_settings
+from core.settings import Settings, SettingsError, get_settings, read_dotenv, reset_settings
+
+if TYPE_CHECKING:
+    from web.instance import InstanceClaim
 
 EXIT_USAGE = 2
+JSON_HELP = "print one JSON object instead of text (for scripts)"
 
 
 def _die(message: str) -> None:
@@ -82,15 +87,33 @@ def cmd_account_create(args: argparse.Namespace) -> None:
           {"id": account.id, "webhook_secret": account.webhook_secret})
 
 
+def cmd_account_secret(args: argparse.Namespace) -> None:
+    from inbox.models import Account
+
+    def read(session: Any) -> Account:
+        account = session.get(Account, args.account_id)
+        if account is None:
+            _die(f"no account {args.account_id} (`textdesk account create` prints the id)")
+        if args.rotate:  # the old secret stops working at once: update the scheduler widget too
+            account.webhook_secret = secrets.token_hex(32)
+        return account
+
+    account = _in_session(read)
+    _emit(args, account.webhook_secret, {"id": account.id, "webhook_secret": account.webhook_secret})
+
+
 def cmd_number_add(args: argparse.Namespace) -> None:
     from inbox.accounts import add_number
 
-    if not (args.transactional or args.marketing):
+    defaulted = not (args.transactional or args.marketing)
+    if defaulted:
         args.transactional = True  # a number registered for nothing could never send
     number = _in_session(lambda s: add_number(s, args.account_id, args.phone, args.transactional, args.marketing,
                                               args.mps, args.messaging_service_sid))
-    kinds = ", ".join(k for k, on in (("transactional", number.transactional), ("marketing", number.marketing)) if on)
-    _emit(args, f"added {number.phone} to account {number.account_id} ({kinds}, {number.mps} msg/s)",
+    kinds = " and ".join(k for k, on in (("transactional", number.transactional), ("marketing", number.marketing)) if on)
+    why = " (the default; pass --transactional and/or --marketing to choose)" if defaulted else ""
+    _emit(args, f"added {number.phone} to account {number.account_id}: registered for {kinds} texts{why}, "
+                f"sending at most {number.mps} text(s) per second",
           {"id": number.id, "phone": number.phone})
 
 
@@ -111,46 +134,64 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     _emit(args, token, {"token": token})
 
 
+def _settings_for(args: argparse.Namespace) -> Settings:
+    """Settings for serving on --host/--port: the public URL follows the port unless it was set."""
+    from web.instance import browser_host
+
+    dotenv = read_dotenv(Path(os.environ.get("TEXTDESK_ENV_FILE", ".env")))
+    if not (os.environ.get("TEXTDESK_PUBLIC_URL") or dotenv.get("TEXTDESK_PUBLIC_URL")):
+        # Follow-up links and signature checks use it: `--port 9010` must not point them at 8000.
+        os.environ["TEXTDESK_PUBLIC_URL"] = f"http://{browser_host(args.host)}:{args.port}"
+        reset_settings()
+    return get_settings()
+
+
+def _claim(args: argparse.Namespace, settings: Settings) -> InstanceClaim:
+    from web.instance import AlreadyRunning, claim
+
+    try:
+        # The data directory only matters when the embedded Redis lives in it.
+        return claim(settings.data_dir if settings.embedded_redis else None, args.host, args.port)
+    except AlreadyRunning as exc:
+        print(f"textdesk: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
-    from sqlalchemy import select
+    from web.demo import seed
 
-    from core.migrate import upgrade
-    from inbox.accounts import add_number, create_account, create_user
-    from inbox.models import Account, User
-
-    upgrade()
-    password = secrets.token_urlsafe(9)
-    email = "admin@demo.textdesk.local"
-
-    def seed(session: Any) -> Account:
-        account = session.scalar(select(Account).where(Account.name == "Reyes Plumbing & Heating (demo)"))
-        if account is None:
-            account = create_account(session, "Reyes Plumbing & Heating (demo)", "America/Los_Angeles",
-                                     "https://book.example.com/new?name={name}&phone={phone}&zip={zip}&job={job_type}")
-            account.contact_phone = "+14155550100"
-            add_number(session, account.id, "+14155550100", transactional=True, marketing=True, mps=1)
-        user = session.scalar(select(User).where(User.email == email))
-        if user is None:
-            create_user(session, account.id, email, password, "admin", name="Demo Admin")
+    settings = _settings_for(args)
+    claimed = _claim(args, settings)  # before anything is touched: a running demo keeps its login
+    try:
+        login = _in_session(seed)
+        print(f"demo account {login.account.id}: {login.account.name}")
+        if login.password is None:
+            print(f"log in at {settings.public_url}/login as {login.email} (its password was changed since the "
+                  f"first start; reset it with `textdesk user create` for a new login)")
         else:
-            from argon2 import PasswordHasher
-
-            user.password_hash = PasswordHasher().hash(password)
-        return account
-
-    account = _in_session(seed)
-    print(f"demo account {account.id}: {account.name}")
-    print(f"log in at http://{args.host}:{args.port}/login as {email} / {password}")
-    cmd_serve(args)
+            print(f"log in at {settings.public_url}/login as {login.email} / {login.password}")
+        print(f"scheduler webhook secret: {login.account.webhook_secret} "
+              f"(`textdesk account secret {login.account.id}` prints it again)")
+        _serve(args, settings, claimed)
+    finally:
+        claimed.release()
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings_for(args)
+    claimed = _claim(args, settings)
+    try:
+        _serve(args, settings, claimed)
+    finally:
+        claimed.release()
+
+
+def _serve(args: argparse.Namespace, settings: Settings, claimed: InstanceClaim) -> None:
     import uvicorn
 
     from core.embedded_redis import EmbeddedRedis
     from core.migrate import upgrade
 
-    settings = get_settings()
     upgrade()
     redis_server: EmbeddedRedis | None = None
     worker: subprocess.Popen[bytes] | None = None
@@ -169,9 +210,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
             reset_settings()
             print(f"embedded redis at {redis_server.url}", flush=True)
         if settings.embedded_redis or args.with_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
-                                      preexec_fn=_die_with_parent)
-            print(f"rq worker with scheduler: pid {worker.pid}", flush=True)
+            # The worker's job logs go to a file of their own, not between the server's request lines.
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            worker_log = settings.data_dir / "worker.log"
+            with worker_log.open("ab") as out:
+                worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
+                                          stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            print(f"rq worker with scheduler: pid {worker.pid} (its log: {worker_log.resolve()})", flush=True)
         from web.app import create_app
 
         config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
@@ -195,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def serve_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000,
+                       help="port to listen on (default 8000); TEXTDESK_PUBLIC_URL follows it unless set")
         p.add_argument("--with-worker", action="store_true",
                        help="also start one RQ worker when TEXTDESK_REDIS_URL is set")
 
@@ -210,39 +256,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
-    account = sub.add_parser("account").add_subparsers(dest="action", required=True)
+    account = sub.add_parser("account", help="accounts: create one, print its scheduler webhook secret")
+    account = account.add_subparsers(dest="action", required=True)
     p = account.add_parser("create", help="create an account")
-    p.add_argument("name")
-    p.add_argument("--timezone", required=True)
-    p.add_argument("--scheduler-url")
-    p.add_argument("--followup-mode", choices=("link", "agent"), default="link")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="the business's name, as customers see it in texts")
+    p.add_argument("--timezone", required=True, help="IANA time zone of the business, e.g. America/Chicago")
+    p.add_argument("--scheduler-url", help="booking page URL template for follow-up links, "
+                                            "e.g. https://book.example.com/new?name={name}&phone={phone}")
+    p.add_argument("--followup-mode", choices=("link", "agent"), default="link",
+                   help="what an abandoned booking gets: a link back to the scheduler, or the AI agent")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_account_create)
+    p = account.add_parser("secret", help="print an account's scheduler webhook secret")
+    p.add_argument("account_id", type=int, help="the account's id (printed by `account create`)")
+    p.add_argument("--rotate", action="store_true", help="replace it with a new secret first (the old one stops working)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_account_secret)
 
-    number = sub.add_parser("number").add_subparsers(dest="action", required=True)
+    number = sub.add_parser("number", help="sending numbers: register one").add_subparsers(dest="action", required=True)
     p = number.add_parser("add", help="register a sending number")
-    p.add_argument("account_id")
-    p.add_argument("phone")
-    p.add_argument("--transactional", action="store_true")
-    p.add_argument("--marketing", action="store_true")
-    p.add_argument("--mps", type=int, default=1)
-    p.add_argument("--messaging-service-sid")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("account_id", help="the account's id")
+    p.add_argument("phone", help="the number in E.164, e.g. +14155550100")
+    p.add_argument("--transactional", action="store_true",
+                   help="registered for transactional texts (replies, follow-ups); the default if neither is given")
+    p.add_argument("--marketing", action="store_true", help="registered for marketing texts")
+    p.add_argument("--mps", type=int, default=1, help="texts per second the number may send (default 1)")
+    p.add_argument("--messaging-service-sid", help="the Twilio Messaging Service (MG…) the number belongs to")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_number_add)
 
-    user = sub.add_parser("user").add_subparsers(dest="action", required=True)
+    user = sub.add_parser("user", help="logins: create one").add_subparsers(dest="action", required=True)
     p = user.add_parser("create", help="create a CSR login")
-    p.add_argument("account_id")
-    p.add_argument("email")
-    p.add_argument("--password-stdin", action="store_true")
-    p.add_argument("--role", choices=("csr", "admin"), default="csr")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("account_id", help="the account's id")
+    p.add_argument("email", help="the login email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p.add_argument("--role", choices=("csr", "admin"), default="csr",
+                   help="csr answers threads; admin also edits settings and saved replies")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_user_create)
 
-    token = sub.add_parser("token").add_subparsers(dest="action", required=True)
+    token = sub.add_parser("token", help="API tokens: create one").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", help="print a new API token for a user")
-    p.add_argument("email")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("email", help="the user the token acts as")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("demo", help="seed a demo account and serve it")
