@@ -256,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
-    account = sub.add_parser("account", help="accounts: create one, print its scheduler webhook secret")
-    account = account.add_subparsers(dest="action", required=True)
+    accounts = sub.add_parser("account", help="accounts: create one, print its scheduler webhook secret")
+    account = accounts.add_subparsers(dest="action", required=True)
     p = account.add_parser("create", help="create an account")
     p.add_argument("name", help="the business's name, as customers see it in texts")
     p.add_argument("--timezone", required=True, help="IANA time zone of the business, e.g. America/Chicago")
