@@ -12,7 +12,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -30,6 +30,7 @@ from core.queue import redis_url
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
 from web.auth import build_session_auth
+from web.errors import http_error, server_error
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -47,6 +48,7 @@ ROUTE_MODULES = (
     "web.settings_pages",
     "web.dashboard",
     "web.simulator",
+    "web.errors",
     "webhooks.twilio",
     "webhooks.scheduler",
 )
@@ -110,7 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
-        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error},
+        exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
+                            HTTPException: http_error, Exception: server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],
         debug=False,
