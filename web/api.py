@@ -21,6 +21,7 @@ from inbox.accounts import ValidationError
 from inbox.events import events_since
 from inbox.models import Account, ConsentEvent, Contact, Message, Note, Thread, User
 from inbox.phones import display
+from inbox.search import threads_with_text
 from inbox.serializers import iso, message_json, note_json, thread_json
 from web.auth import CurrentUser, scoped
 
@@ -64,8 +65,9 @@ def _thread_out(db: Session, thread: Thread) -> dict[str, Any]:
 
 
 def thread_query(user: CurrentUser, status: str | None, owner: str | None, assignee: str | None,
-                 escalated: bool | None, opted_out: bool | None, q: str | None) -> Any:
-    """The list query behind the inbox filters, newest activity first."""
+                 escalated: bool | None, opted_out: bool | None, q: str | None, dialect: str = "sqlite") -> Any:
+    """The list query behind the inbox filters, newest activity first; `q` matches the contact's name,
+    phone digits and the text of the thread's messages."""
     stmt = (select(Thread, Contact).join(Contact, Contact.id == Thread.contact_id)
             .where(Thread.account_id == user.account_id))
     if status:
@@ -94,6 +96,9 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
         conditions = [func.lower(Contact.name).contains(term, autoescape=True)]
         if digits:
             conditions.append(Contact.phone.contains(digits, autoescape=True))
+        in_messages = threads_with_text(dialect, user.account_id, q.strip())
+        if in_messages is not None:
+            conditions.append(Thread.id.in_(in_messages))
         stmt = stmt.where(or_(*conditions))
     # NULL activity (a thread with no message yet) sorts last on both databases.
     return stmt.order_by(Thread.last_message_at.is_(None), Thread.last_message_at.desc(), Thread.id.desc())
@@ -153,7 +158,8 @@ class InboxApi(Controller):
                      opted_out: bool | None = None, q: str | None = None,
                      limit: int = 200) -> list[dict[str, Any]]:
         """The account's threads, filtered, newest activity first."""
-        stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q)
+        stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q,
+                            dialect=db.get_bind().dialect.name)
         rows = db.execute(stmt.limit(max(1, min(limit, 500)))).all()
         previews = _previews(db, [t.id for t, _ in rows])
         return [{**thread_json(t, c), "preview": previews.get(t.id, "")} for t, c in rows]

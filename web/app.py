@@ -49,6 +49,8 @@ ROUTE_MODULES = (
     "web.dashboard",
     "web.simulator",
     "web.errors",
+    "web.api_saved_replies",
+    "web.api_snooze",
     "webhooks.twilio",
     "webhooks.scheduler",
 )
