@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, post
@@ -27,7 +27,7 @@ def _until(data: Any) -> datetime | None:
         raise ValidationError(f"until: {str(raw)[:40]!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         raise ValidationError("until: give a time zone offset (e.g. 2026-11-24T08:00:00-08:00 or …Z)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _answer(db: Session, thread: Thread) -> dict[str, Any]:
