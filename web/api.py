@@ -16,6 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from followups.models import Followup
+from followups.service import followup_json
 from inbox import threads as actions
 from inbox.accounts import ValidationError
 from inbox.events import events_since
@@ -107,7 +109,7 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
 def contact_panel(db: Session, account: Account, contact: Contact, thread: Thread) -> dict[str, Any]:
     """What a rep sees beside the thread: number, local time, consent, sessions, follow-ups, bookings."""
     from agent.models import Booking
-    from followups.models import BookingSession, Followup
+    from followups.models import BookingSession
 
     zone = contact.timezone or account.timezone
     consent = db.scalars(select(ConsentEvent).where(ConsentEvent.account_id == account.id,
@@ -137,6 +139,14 @@ def contact_panel(db: Session, account: Account, contact: Contact, thread: Threa
         "bookings": [{"id": b.id, "source": b.source, "job_type": b.job_type,
                       "starts_at": iso(b.starts_at), "status": b.status} for b in bookings],
     }
+
+
+def thread_followups(db: Session, thread: Thread) -> list[dict[str, Any]]:
+    """The contact's latest follow-ups, as the follow-up API shows them (the thread shows why each is where it is)."""
+    rows = db.scalars(select(Followup).where(Followup.account_id == thread.account_id,
+                                             Followup.contact_id == thread.contact_id)
+                      .order_by(Followup.id.desc()).limit(3))
+    return [followup_json(f) for f in rows]
 
 
 def _sendability(db: Session, contact: Contact) -> dict[str, Any] | None:
@@ -176,6 +186,7 @@ class InboxApi(Controller):
             "handoff_reason": thread.handoff_reason,
             "account_timezone": account.timezone,
             "contact": contact_panel(db, account, contact, thread),
+            "followups": thread_followups(db, thread),
             "sendability": _sendability(db, contact),
         }
 
