@@ -78,7 +78,8 @@
     if (state.current === thread.id && state.detail) {
       // An owner or opt-out change brings a hand-off reason or consent entry the event does not carry.
       const refetch = thread.owner !== state.detail.owner || thread.opted_out !== state.detail.opted_out;
-      Object.assign(state.detail, thread);
+      // The event's contact is the short form: keep the panel's fields (bookings, time zone) it lacks.
+      Object.assign(state.detail, thread, { contact: { ...state.detail.contact, ...thread.contact } });
       renderHeader();
       if (refetch) refreshDetail(thread.id);
     }

@@ -21,8 +21,12 @@
     document.body.dataset.unread = String(unread);
   }
 
-  function notify(message) {
+  async function notify(message) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!threads.has(message.thread_id)) {
+      // A new customer: the thread's own event comes after the text's, so ask who it is.
+      try { remember(await api("GET", `/api/v1/threads/${message.thread_id}`)); } catch (e) { /* not ours */ }
+    }
     const known = threads.get(message.thread_id);
     if (!forMe(known)) return;
     if (!document.hidden && document.hasFocus() && inbox.state.current === message.thread_id) return;
