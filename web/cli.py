@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the business's name, as customers see it in texts")
     p.add_argument("--timezone", required=True, help="IANA time zone of the business, e.g. America/Chicago")
     p.add_argument("--scheduler-url", help="booking page URL template for follow-up links, "
-                                            "e.g. https://book.example.com/new?name={name}&phone={phone}")
+                                            "e.g. https://book.example.com/new?name={{ name }}&phone={{ phone }}")
     p.add_argument("--followup-mode", choices=("link", "agent"), default="link",
                    help="what an abandoned booking gets: a link back to the scheduler, or the AI agent")
     p.add_argument("--json", action="store_true", help=JSON_HELP)

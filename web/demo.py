@@ -21,6 +21,7 @@ ACCOUNT_NAME = "Reyes Plumbing & Heating (demo)"
 EMAIL = "admin@demo.textdesk.local"
 NUMBER = "+14155550100"
 PASSWORD_KEY = "demo_admin_password"
+SCHEDULER_URL = "https://book.example.com/new?name={{ name }}&phone={{ phone }}&zip={{ zip }}&job={{ job_type }}"
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,7 @@ def seed(session: Session) -> DemoLogin:
     """The demo account, number and admin, created if missing; the admin's stored password."""
     account = session.scalar(select(Account).where(Account.name == ACCOUNT_NAME))
     if account is None:
-        account = create_account(session, ACCOUNT_NAME, "America/Los_Angeles",
-                                 "https://book.example.com/new?name={name}&phone={phone}&zip={zip}&job={job_type}")
+        account = create_account(session, ACCOUNT_NAME, "America/Los_Angeles", SCHEDULER_URL)
         account.contact_phone = NUMBER
         add_number(session, account.id, NUMBER, transactional=True, marketing=True, mps=1)
     stored = session.get(InstanceSetting, PASSWORD_KEY)
