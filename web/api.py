@@ -25,6 +25,7 @@ from inbox.models import Account, ConsentEvent, Contact, Message, Note, Thread, 
 from inbox.phones import display
 from inbox.search import threads_with_text
 from inbox.serializers import iso, message_json, note_json, thread_json
+from web import openapi_bodies as bodies
 from web.auth import CurrentUser, scoped
 
 MESSAGE_MAX = 1600  # ten concatenated segments; carriers drop longer texts
@@ -203,7 +204,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/messages", sync_to_thread=True, status_code=201)
     def send_message(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     data: bodies.Reply) -> dict[str, Any]:
         """A rep's reply; the send gate decides, and a block is stored with its reason (still 201)."""
         from inbox.sending import send_text
 
@@ -230,7 +231,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/notes", sync_to_thread=True, status_code=201)
     def add_note(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-                 data: dict[str, Any]) -> dict[str, Any]:
+                 data: bodies.Note) -> dict[str, Any]:
         """An internal note; never sent to the customer."""
         thread = _thread(db, thread_id, request.user)
         note = actions.add_note(db, thread, _text_field(data, "body"), author=_actor(db, request.user))
@@ -239,7 +240,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/assign", sync_to_thread=True, status_code=200)
     def assign(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-               data: dict[str, Any]) -> dict[str, Any]:
+               data: bodies.Assign) -> dict[str, Any]:
         """Assign to a rep of this account (`{"assignee_id": id}`), to me (`"me"`), or unassign (`null`)."""
         thread = _thread(db, thread_id, request.user)
         if not isinstance(data, dict) or "assignee_id" not in data:

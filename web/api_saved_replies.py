@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from inbox import saved_replies as replies
 from inbox.models import SavedReply
+from web import openapi_bodies as bodies
 from web.auth import CurrentUser, admin_only, scoped
 from web.pages import nav_context
 
@@ -25,7 +26,7 @@ class SavedRepliesApi(Controller):
 
     @post("/", guards=[admin_only], sync_to_thread=True, status_code=201)
     def create_saved(self, request: Request[CurrentUser, Any, Any], db: Session,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     data: bodies.SavedReplyIn) -> dict[str, Any]:
         """`{name, body}`; 409 if the name is taken."""
         try:
             reply = replies.create(db, request.user.account_id, data)
@@ -36,7 +37,7 @@ class SavedRepliesApi(Controller):
 
     @put("/{reply_id:int}", guards=[admin_only], sync_to_thread=True)
     def update_saved(self, request: Request[CurrentUser, Any, Any], db: Session, reply_id: int,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     data: bodies.SavedReplyIn) -> dict[str, Any]:
         """Change the name and/or the body."""
         reply = scoped(db, SavedReply, reply_id, request.user)
         try:

@@ -12,6 +12,7 @@ from inbox import threads as actions
 from inbox.accounts import ValidationError
 from inbox.models import Contact, Thread, User
 from inbox.serializers import thread_json
+from web import openapi_bodies as bodies
 from web.auth import CurrentUser, scoped
 
 
@@ -37,7 +38,8 @@ def _answer(db: Session, thread: Thread) -> dict[str, Any]:
 
 
 @post("/api/v1/threads/{thread_id:int}/snooze", sync_to_thread=True, status_code=200)
-def snooze(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int, data: Any) -> dict[str, Any]:
+def snooze(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
+           data: bodies.Snooze) -> dict[str, Any]:
     """`{"until": ISO time}` or `{"until": null}` (until the customer replies); a text from them always wakes it."""
     thread: Thread = scoped(db, Thread, thread_id, request.user)
     actions.snooze(db, thread, _until(data), actor=db.get_one(User, request.user.id))

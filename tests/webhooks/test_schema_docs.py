@@ -19,3 +19,15 @@ def test_schema_shows_the_twilio_form_bodies(client) -> None:
     assert {"MessageSid", "From", "To", "Body"} <= set(inbound["schema"]["properties"])
     status = paths["/webhooks/twilio/status"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
     assert status["schema"]["required"] == ["MessageSid", "MessageStatus"]
+
+
+def test_schema_describes_the_inbox_api_request_bodies(client) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+
+    def body_schema(path: str) -> dict:  # type: ignore[type-arg]
+        return paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+    reply = body_schema("/api/v1/threads/{thread_id}/messages")
+    assert "send gate" in reply["description"] and reply["examples"][0]["body"]
+    assert "until the customer replies" in body_schema("/api/v1/threads/{thread_id}/snooze")["description"]
+    assert "{{ first_name }}" in body_schema("/api/v1/saved-replies")["description"]
