@@ -12,7 +12,7 @@ from inbox.models import Message
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # The same expression as the GIN index the 0004 migration creates.
-_CONFIG = literal_column("'english'::regconfig")
+_CONFIG: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 
 def _text_match(dialect: str, term: str) -> ColumnElement[bool] | None:
