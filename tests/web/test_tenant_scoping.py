@@ -9,11 +9,11 @@ import pytest
 
 from core.db import utcnow
 from followups.models import BookingSession, Followup
-from inbox.models import Contact, Message, Note, Thread
+from inbox.models import Contact, Message, Note, SavedReply, Thread
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
-ID_PARAMS = {"thread_id", "contact_id", "followup_id"}
+ID_PARAMS = {"thread_id", "contact_id", "followup_id", "reply_id"}
 ACTION_PARAMS = {"action": "escalate", "code": None}
 BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None}}
 
@@ -36,8 +36,10 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     followup = Followup(account_id=other.account.id, session_id=booking_session.id, contact_id=contact.id,
                         thread_id=thread.id, due_at=utcnow())
     session.add(followup)
+    reply = SavedReply(account_id=other.account.id, name="gate", body="the gate code is 4242")
+    session.add(reply)
     session.commit()
-    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id}
+    return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id, "reply_id": reply.id}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]
@@ -77,6 +79,7 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
     assert session.query(Message).filter_by(thread_id=thread.id).count() == 1
     assert session.query(Note).filter_by(thread_id=thread.id).count() == 1
     assert session.get(Followup, ids["followup_id"]).status == "scheduled"
+    assert session.get(SavedReply, ids["reply_id"]).body == "the gate code is 4242"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/threads", "/api/v1/followups", "/api/v1/bookings", "/api/v1/users",
