@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
-import os
 import secrets
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from core.settings import Settings, SettingsError, get_settings, read_dotenv, reset_settings
-
-if TYPE_CHECKING:
-    from web.instance import InstanceClaim
+from core.settings import SettingsError, get_settings
 
 EXIT_USAGE = 2
 JSON_HELP = "print one JSON object instead of text (for scripts)"
@@ -30,14 +22,6 @@ def _die(message: str) -> None:
 
 def _emit(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
     print(json.dumps(data) if getattr(args, "json", False) else text)
-
-
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if `serve` dies without cleaning up (SIGKILL, OOM).
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -134,34 +118,12 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     _emit(args, token, {"token": token})
 
 
-def _settings_for(args: argparse.Namespace) -> Settings:
-    """Settings for serving on --host/--port: the public URL follows the port unless it was set."""
-    from web.instance import browser_host
-
-    dotenv = read_dotenv(Path(os.environ.get("TEXTDESK_ENV_FILE", ".env")))
-    if not (os.environ.get("TEXTDESK_PUBLIC_URL") or dotenv.get("TEXTDESK_PUBLIC_URL")):
-        # Follow-up links and signature checks use it: `--port 9010` must not point them at 8000.
-        os.environ["TEXTDESK_PUBLIC_URL"] = f"http://{browser_host(args.host)}:{args.port}"
-        reset_settings()
-    return get_settings()
-
-
-def _claim(args: argparse.Namespace, settings: Settings) -> InstanceClaim:
-    from web.instance import AlreadyRunning, claim
-
-    try:
-        # The data directory only matters when the embedded Redis lives in it.
-        return claim(settings.data_dir if settings.embedded_redis else None, args.host, args.port)
-    except AlreadyRunning as exc:
-        print(f"textdesk: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
-
-
 def cmd_demo(args: argparse.Namespace) -> None:
     from web.demo import seed
+    from web.serving import claim_or_exit, serve, settings_for
 
-    settings = _settings_for(args)
-    claimed = _claim(args, settings)  # before anything is touched: a running demo keeps its login
+    settings = settings_for(args.host, args.port)
+    claimed = claim_or_exit(settings, args.host, args.port)  # before anything is touched: a running demo keeps its login
     try:
         login = _in_session(seed)
         print(f"demo account {login.account.id}: {login.account.name}")
@@ -172,67 +134,20 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(f"log in at {settings.public_url}/login as {login.email} / {login.password}")
         print(f"scheduler webhook secret: {login.account.webhook_secret} "
               f"(`textdesk account secret {login.account.id}` prints it again)")
-        _serve(args, settings, claimed)
+        serve(settings, args.host, args.port, args.with_worker)
     finally:
         claimed.release()
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    settings = _settings_for(args)
-    claimed = _claim(args, settings)
+    from web.serving import claim_or_exit, serve, settings_for
+
+    settings = settings_for(args.host, args.port)
+    claimed = claim_or_exit(settings, args.host, args.port)
     try:
-        _serve(args, settings, claimed)
+        serve(settings, args.host, args.port, args.with_worker)
     finally:
         claimed.release()
-
-
-def _serve(args: argparse.Namespace, settings: Settings, claimed: InstanceClaim) -> None:
-    import uvicorn
-
-    from core.embedded_redis import EmbeddedRedis
-    from core.migrate import upgrade
-
-    upgrade()
-    redis_server: EmbeddedRedis | None = None
-    worker: subprocess.Popen[bytes] | None = None
-
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(0)  # a requested stop is a clean exit
-
-    # SIGTERM unwinds through the `finally` below: before uvicorn starts, and again when uvicorn
-    # re-raises it after its graceful shutdown.
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        env = dict(os.environ)
-        if settings.embedded_redis:
-            redis_server = EmbeddedRedis(settings.data_dir)
-            env["TEXTDESK_REDIS_URL"] = os.environ["TEXTDESK_REDIS_URL"] = redis_server.start()
-            reset_settings()
-            print(f"embedded redis at {redis_server.url}", flush=True)
-        if settings.embedded_redis or args.with_worker:
-            # The worker's job logs go to a file of their own, not between the server's request lines.
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            worker_log = settings.data_dir / "worker.log"
-            with worker_log.open("ab") as out:
-                worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
-                                          stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-            print(f"rq worker with scheduler: pid {worker.pid} (its log: {worker_log.resolve()})", flush=True)
-        from web.app import create_app
-
-        config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
-                                ws="websockets-sansio", proxy_headers=True)
-        uvicorn.Server(config).run()
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        if redis_server is not None:
-            redis_server.stop()
-        print("textdesk stopped", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

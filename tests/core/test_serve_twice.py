@@ -97,17 +97,15 @@ def test_port_sets_the_public_url_unless_it_was_set(tmp_path: Path) -> None:
         assert f"log in at http://127.0.0.1:{port}/login" in log.read_text()
     finally:
         _stop(proc)
-    from web.cli import _settings_for, build_parser
+    from web.serving import settings_for
 
-    args = build_parser().parse_args(["serve", "--port", "9010"])
     saved = os.environ.get("TEXTDESK_PUBLIC_URL")
     try:
         os.environ.pop("TEXTDESK_PUBLIC_URL", None)
-        assert _settings_for(args).public_url == "http://127.0.0.1:9010"
+        assert settings_for("0.0.0.0", 9010).public_url == "http://127.0.0.1:9010"
         os.environ["TEXTDESK_PUBLIC_URL"] = "https://texts.example.com"
         reset_settings()
-        assert _settings_for(build_parser().parse_args(["serve", "--port", "9011"])).public_url == (
-            "https://texts.example.com")
+        assert settings_for("127.0.0.1", 9011).public_url == "https://texts.example.com"
     finally:
         if saved is None:
             os.environ.pop("TEXTDESK_PUBLIC_URL", None)
