@@ -59,6 +59,9 @@ def test_thread_shows_a_follow_up_held_for_quiet_hours_and_why_live(new_page, se
     page = new_page()
     log_in(page, tenant.csr.email, f"/inbox/{thread.id}")
     expect(page.locator("#thread-view")).to_be_visible()
+    # Where quiet hours bite a rep too: a first text to this customer now would be held back.
+    expect(page.locator("#quiet-hours")).to_contain_text("Quiet hours for this customer")
+    expect(page.locator("#quiet-hours")).to_contain_text("texts go out 8:00–21:00 their time")
     abandon_online(live_server, tenant, PHONE, "night1")
     card = page.locator("#thread-followups .followup-card").first
     expect(card.locator(".explain")).to_contain_text("Held for quiet hours", timeout=20000)

@@ -72,7 +72,8 @@
     const quiet = Boolean(gate && !gate.allowed && gate.reasons.includes("quiet_hours"));
     banner.hidden = !quiet;
     banner.textContent = quiet
-      ? `Quiet hours for this customer: ${gate.detail}. A reply sent now is held back; send it after 8:00 their time.`
+      ? `Quiet hours for this customer: ${gate.detail}. A text sent now would not go out (it is blocked, ` +
+        "so you decide when to write again): send it after 8:00 their time."
       : "";
   }
 
