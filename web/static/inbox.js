@@ -36,7 +36,7 @@
     resolved: { status: "resolved" }, snoozed: { status: "snoozed" }, opted_out: { opted_out: "true" }, all: {},
   };
   // Other inbox scripts (keys, alerts, saved replies, follow-ups) listen here instead of patching this file.
-  const hooks = { event: [], open: [], list: [], detail: [] };
+  const hooks = { event: [], open: [], detail: [] };
   const fire = (name, arg) => hooks[name].forEach((fn) => { try { fn(arg); } catch (e) { console.error(e); } });
 
   const state = {
@@ -57,7 +57,10 @@
       const q = state.q.toLowerCase();
       const digits = q.replace(/\D/g, "");
       const name = (thread.contact.name || "").toLowerCase();
-      if (!name.includes(q) && !(digits && thread.contact.phone.includes(digits))) return false;
+      // The server also matched message text: a thread it listed stays listed when it changes.
+      if (!name.includes(q) && !(digits && thread.contact.phone.includes(digits)) && !state.threads.has(thread.id)) {
+        return false;
+      }
     }
     return true;
   }
@@ -109,7 +112,6 @@
         t.unread_count ? el("span", { className: "unread", text: String(t.unread_count) }) : null),
     )));
     $("thread-list-empty").hidden = rows.length > 0;
-    fire("list", rows);
   }
 
   function userName(id) {
