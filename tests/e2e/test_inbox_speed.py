@@ -180,3 +180,25 @@ def test_search_finds_a_thread_by_the_text_of_a_message(new_page, session, live_
     page.fill("#search", "leaking")
     expect(page.locator(".thread-row")).to_have_count(1)
     expect(page.locator(".thread-row .name")).to_have_text("(415) 555-0134")
+
+
+def test_admin_manages_saved_replies_on_their_page_and_a_csr_cannot_open_it(new_page, session) -> None:
+    tenant = make_tenant(session)
+    page = new_page()
+    log_in(page, tenant.admin.email)
+    page.goto("/settings")  # the follow-up settings page links to it
+    page.click("#saved-replies-link")
+    expect(page.locator("#saved-list")).to_contain_text("No saved replies yet.")
+    page.fill("#saved-form input[name=name]", "running-late")
+    page.fill("#saved-form textarea[name=body]", "Hi {{ first_name }}, we are running 15 minutes late.")
+    page.click("#saved-save")
+    expect(page.locator("#saved-list li[data-name='running-late']")).to_contain_text("running 15 minutes late")
+    page.fill("#saved-form input[name=name]", "bad")
+    page.fill("#saved-form textarea[name=body]", "Hi {{ last_name }}")
+    page.click("#saved-save")
+    expect(page.locator("#saved-status")).to_contain_text("unknown variable {{ last_name }}")
+
+    csr = new_page()
+    log_in(csr, tenant.csr.email)
+    response = csr.goto("/settings/saved-replies")
+    assert response.status == 403
