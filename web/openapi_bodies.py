@@ -22,3 +22,11 @@ SavedReplyIn = Annotated[dict[str, Any], Body(
     description="name (what a rep types after /) and body, with {{ first_name }}, {{ business_name }} and "
                 "{{ booking_time }}",
     examples=[Example(value={"name": "on-the-way", "body": "Hi {{ first_name }}, we are on the way."})])]
+FollowupSettingsIn = Annotated[dict[str, Any], Body(
+    description="any subset: delay_seconds (null: the server's default), mode (link | agent), template, "
+                "per_contact_hours, scheduler_url_template, variants [{name, mode, template, weight}]",
+    examples=[Example(value={"delay_seconds": 900, "mode": "link",
+                             "template": "Hi {{ first_name }}, {{ business_name }} here: {{ link }}"})])]
+LintIn = Annotated[dict[str, Any], Body(
+    description="a draft follow-up template and its mode; nothing is saved",
+    examples=[Example(value={"template": "Hi {{ first_name }}, finish booking: {{ link }}", "mode": "link"})])]
