@@ -72,3 +72,15 @@ def test_thread_shows_a_follow_up_held_for_quiet_hours_and_why_live(new_page, se
     expect(card.locator(".explain")).to_contain_text("Cancelled: a rep cancelled it")
     session.expire_all()
     assert session.scalar(select(Followup.status).where(Followup.contact_id == contact.id)) == "cancelled"
+
+
+def test_simulator_enter_sends_as_the_customer(new_page, session) -> None:
+    tenant = make_tenant(session)
+    page = new_page()
+    log_in(page, tenant.csr.email, "/simulator")
+    page.click("#sim-body")
+    page.keyboard.type("Is anyone free today?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sim-timeline .msg .who").first).to_have_text("You (customer)")
+    expect(page.locator("#sim-timeline .msg .body").first).to_have_text("Is anyone free today?")
+    expect(page.locator("#sim-body")).to_have_value("")

@@ -69,6 +69,12 @@
     if (!body.trim()) return;
     if (await post("/simulator/messages", { from: $("sim-from").value, to: $("sim-to").value, body })) $("sim-body").value = "";
   });
+  // Enter sends, Shift+Enter breaks the line: as in the inbox, and as on a phone's keyboard.
+  $("sim-body").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+    e.preventDefault();
+    $("sim-composer").requestSubmit();
+  });
   $("sim-abandon").addEventListener("click", () => post("/simulator/abandon",
     { from: $("sim-from").value, name: $("sim-name").value, job_type: $("sim-job").value }));
 
