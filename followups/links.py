@@ -17,6 +17,7 @@ from core.settings import get_settings
 from followups.models import TrackedLink
 
 PREFILL_FIELDS = ("name", "phone", "zip", "job_type")
+_DOUBLE_BRACES = re.compile(r"\{\{\s*(" + "|".join(PREFILL_FIELDS) + r")\s*\}\}")
 # Fetchers that unfurl a link before (or instead of) a person tapping it. iMessage identifies as
 # "facebookexternalhit ... Facebot Twitterbot"; carrier and security scanners as bots, scanners or nothing.
 _PREVIEW_RE = re.compile(
@@ -36,10 +37,12 @@ def prefilled_url(template: str, *, name: str | None, phone: str | None, zip: st
                   job_type: str | None) -> str:
     """The account's scheduler URL with the customer's details, each percent-encoded as a query value.
 
-    `{name}`, `{phone}`, `{zip}` and `{job_type}` placeholders are filled where the template has them;
-    a template without any gets them appended as query parameters.
+    `{{ name }}` (or `{name}`), `{{ phone }}`, `{{ zip }}` and `{{ job_type }}` placeholders are filled
+    where the template has them; a template without any gets them appended as query parameters.
     """
     values = {"name": name or "", "phone": phone or "", "zip": zip or "", "job_type": job_type or ""}
+    # `{{ name }}` is the spelling the settings page shows (as in texts); `{name}` still works.
+    template = _DOUBLE_BRACES.sub(lambda m: "{" + m.group(1) + "}", template)
     if any("{" + key + "}" in template for key in PREFILL_FIELDS):
         url = template
         for key, value in values.items():

@@ -16,9 +16,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from inbox.segments import count_segments
 
+# One segment even with a long business name (the demo's) and the job type as the business wrote it.
 DEFAULT_TEMPLATE = (
-    "Hi {{ first_name or 'there' }}, it's {{ business_name }}. You were almost done booking"
-    "{% if job_type %} your {{ job_type | lower }}{% endif %}. Finish here: {{ link }} Reply STOP to opt out."
+    "Hi {{ first_name or 'there' }}, {{ business_name }} here. Finish booking"
+    "{% if job_type %} ({{ job_type }}){% endif %}: {{ link }} Reply STOP to opt out."
 )
 VARIABLES = ("business_name", "first_name", "job_type", "link")
 # Carriers filter texts carrying public shortener domains; the tracked link is on the business's domain.

@@ -114,6 +114,8 @@ class Thread(Base):
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     agent_messages: Mapped[int] = mapped_column(Integer, default=0)
     handoff_reason: Mapped[str | None] = mapped_column(Text)
+    # With status "snoozed": when it comes back on its own (None: only when the customer texts).
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -204,3 +206,17 @@ class InstanceSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SavedReply(Base):
+    """A canned reply a rep inserts by typing `/name`; its body is a sandboxed template."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -28,6 +28,8 @@ def thread_json(thread: Thread, contact: Contact) -> dict[str, Any]:
         "opted_out": thread.opted_out,
         "unread_count": thread.unread_count,
         "last_message_at": iso(thread.last_message_at),
+        # Only while snoozed: a text from the customer reopens the thread and leaves the old value behind.
+        "snoozed_until": iso(thread.snoozed_until) if thread.status == "snoozed" else None,
     }
 
 

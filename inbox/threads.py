@@ -7,13 +7,18 @@ commit, through `inbox.events.emit`). Notes are internal: nothing here ever send
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import session_scope, utcnow
+from core.outbox import enqueue_after_commit
 from core.settings import get_settings
 from inbox import events
 from inbox.accounts import ValidationError
-from inbox.models import Note, Thread, User
+from inbox.models import Account, Note, Thread, User
 from inbox.serializers import note_json
 
 NOTE_MAX = 4000
@@ -145,3 +150,47 @@ def account_users(session: Session, account_id: int) -> list[User]:
     """The account's active reps, for the assign menu."""
     return list(session.scalars(select(User).where(User.account_id == account_id, User.active.is_(True))
                                 .order_by(User.name)))
+
+
+def snooze(session: Session, thread: Thread, until: datetime | None, *, actor: User) -> Thread:
+    """Put the thread aside until `until` (None: until the customer texts). A text from the customer
+    always brings it back as open (the inbound pipeline reopens snoozed threads)."""
+    if thread.status == "resolved":
+        raise ValidationError("status: this thread is resolved; reopen it before snoozing")
+    if until is not None and until <= utcnow():
+        raise ValidationError("until: must be in the future")
+    thread.status = "snoozed"
+    thread.snoozed_until = until
+    if until is None:
+        when = "until the customer replies"
+    else:
+        account = session.get(Account, thread.account_id)
+        zone = ZoneInfo(account.timezone if account else "UTC")
+        when = f"until {until.astimezone(zone):%a %b %-d, %-I:%M %p} or the customer replies"
+        # By name: the worker imports this module only when the snooze ends.
+        enqueue_after_commit(session, "inbox.threads.wake_snoozed", thread.id, at=until,
+                             job_id=f"snooze-{thread.id}-{int(until.timestamp())}")
+    _system_note(session, thread, actor, f"{actor.name} snoozed this thread {when}")
+    return _changed(session, thread)
+
+
+def unsnooze(session: Session, thread: Thread, *, actor: User | None) -> Thread:
+    """Bring a snoozed thread back to open now."""
+    if thread.status != "snoozed":
+        return thread
+    thread.status = "open"
+    thread.snoozed_until = None
+    _system_note(session, thread, actor, f"{actor.name} ended the snooze" if actor else "The snooze ended")
+    return _changed(session, thread)
+
+
+def wake_snoozed(thread_id: int) -> dict[str, object]:
+    """RQ job at a snooze's end: reopen the thread if it is still snoozed until now (a re-snooze to a
+    later time or an earlier wake-up makes this run a no-op)."""
+    with session_scope() as session:
+        thread = session.get(Thread, thread_id)
+        due = thread is not None and thread.status == "snoozed" and thread.snoozed_until is not None \
+            and thread.snoozed_until <= utcnow()
+        if thread is not None and due:
+            unsnooze(session, thread, actor=None)
+    return {"thread": thread_id, "woke": due}

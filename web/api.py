@@ -19,13 +19,16 @@ from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from core.inputs import INT64_MAX, id_in_range, text_problem
 from followups.models import Followup
+from followups.service import followup_json
 from inbox import threads as actions
 from inbox.accounts import ValidationError
 from inbox.events import events_since
 from inbox.models import Account, ConsentEvent, Contact, Message, Note, Thread, User
 from inbox.phones import display
+from inbox.search import threads_with_text
 from inbox.sending import check_sendability, send_text
 from inbox.serializers import iso, message_json, note_json, thread_json
+from web import openapi_bodies as bodies
 from web.auth import CurrentUser, scoped
 
 MESSAGE_MAX = 1600  # ten concatenated segments; carriers drop longer texts
@@ -70,8 +73,9 @@ def _thread_out(db: Session, thread: Thread) -> dict[str, Any]:
 
 
 def thread_query(user: CurrentUser, status: str | None, owner: str | None, assignee: str | None,
-                 escalated: bool | None, opted_out: bool | None, q: str | None) -> Any:
-    """The list query behind the inbox filters, newest activity first."""
+                 escalated: bool | None, opted_out: bool | None, q: str | None, dialect: str = "sqlite") -> Any:
+    """The list query behind the inbox filters, newest activity first; `q` matches the contact's name,
+    phone digits and the text of the thread's messages."""
     stmt = (select(Thread, Contact).join(Contact, Contact.id == Thread.contact_id)
             .where(Thread.account_id == user.account_id))
     if status:
@@ -104,6 +108,9 @@ def thread_query(user: CurrentUser, status: str | None, owner: str | None, assig
         conditions = [func.lower(Contact.name).contains(term, autoescape=True)]
         if digits:
             conditions.append(Contact.phone.contains(digits, autoescape=True))
+        in_messages = threads_with_text(dialect, user.account_id, q.strip())
+        if in_messages is not None:
+            conditions.append(Thread.id.in_(in_messages))
         stmt = stmt.where(or_(*conditions))
     # NULL activity (a thread with no message yet) sorts last on both databases.
     return stmt.order_by(Thread.last_message_at.is_(None), Thread.last_message_at.desc(), Thread.id.desc())
@@ -142,6 +149,14 @@ def contact_panel(db: Session, account: Account, contact: Contact, thread: Threa
     }
 
 
+def thread_followups(db: Session, thread: Thread) -> list[dict[str, Any]]:
+    """The contact's latest follow-ups, as the follow-up API shows them (the thread shows why each is where it is)."""
+    rows = db.scalars(select(Followup).where(Followup.account_id == thread.account_id,
+                                             Followup.contact_id == thread.contact_id)
+                      .order_by(Followup.id.desc()).limit(3))
+    return [followup_json(f) for f in rows]
+
+
 def _sendability(db: Session, contact: Contact) -> dict[str, Any] | None:
     try:
         decision = check_sendability(db, contact, "transactional", utcnow())
@@ -159,7 +174,8 @@ class InboxApi(Controller):
                      opted_out: bool | None = None, q: str | None = None,
                      limit: int = 200) -> list[dict[str, Any]]:
         """The account's threads, filtered, newest activity first."""
-        stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q)
+        stmt = thread_query(request.user, status, owner, assignee, escalated, opted_out, q,
+                            dialect=db.get_bind().dialect.name)
         rows = db.execute(stmt.limit(max(1, min(limit, 500)))).all()
         previews = _previews(db, [t.id for t, _ in rows])
         return [{**thread_json(t, c), "preview": previews.get(t.id, "")} for t, c in rows]
@@ -176,6 +192,7 @@ class InboxApi(Controller):
             "handoff_reason": thread.handoff_reason,
             "account_timezone": account.timezone,
             "contact": contact_panel(db, account, contact, thread),
+            "followups": thread_followups(db, thread),
             "sendability": _sendability(db, contact),
         }
 
@@ -192,7 +209,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/messages", sync_to_thread=True, status_code=201)
     def send_message(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     data: bodies.Reply) -> dict[str, Any]:
         """A rep's reply; the send gate decides, and a block is stored with its reason (still 201)."""
 
         thread = _thread(db, thread_id, request.user)
@@ -218,7 +235,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/notes", sync_to_thread=True, status_code=201)
     def add_note(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-                 data: dict[str, Any]) -> dict[str, Any]:
+                 data: bodies.Note) -> dict[str, Any]:
         """An internal note; never sent to the customer."""
         thread = _thread(db, thread_id, request.user)
         note = actions.add_note(db, thread, _text_field(data, "body"), author=_actor(db, request.user))
@@ -227,7 +244,7 @@ class InboxApi(Controller):
 
     @post("/threads/{thread_id:int}/assign", sync_to_thread=True, status_code=200)
     def assign(self, request: Request[CurrentUser, Any, Any], db: Session, thread_id: int,
-               data: dict[str, Any]) -> dict[str, Any]:
+               data: bodies.Assign) -> dict[str, Any]:
         """Assign to a rep of this account (`{"assignee_id": id}`), to me (`"me"`), or unassign (`null`)."""
         thread = _thread(db, thread_id, request.user)
         if not isinstance(data, dict) or "assignee_id" not in data:

@@ -14,6 +14,7 @@ from followups.models import Followup
 from followups.service import cancel, followup_json
 from inbox.accounts import ValidationError
 from inbox.models import Account
+from web import openapi_bodies as bodies
 from web.auth import admin_only, scoped
 
 STATUSES = ("scheduled", "sent", "cancelled", "blocked", "failed")
@@ -51,7 +52,7 @@ def read_settings(request: Request[Any, Any, Any], db: Session) -> dict[str, Any
 
 
 @put("/api/v1/followups/settings", guards=[admin_only], sync_to_thread=True)
-def update_settings(request: Request[Any, Any, Any], data: dict[str, Any], db: Session) -> dict[str, Any]:
+def update_settings(request: Request[Any, Any, Any], data: bodies.FollowupSettingsIn, db: Session) -> dict[str, Any]:
     """Admins change any subset of the settings; the answer carries the lint warnings."""
     account = db.get_one(Account, request.user.account_id)
     result = account_settings.update(db, account, data)
@@ -60,7 +61,7 @@ def update_settings(request: Request[Any, Any, Any], data: dict[str, Any], db: S
 
 
 @post("/api/v1/followups/lint", status_code=200, sync_to_thread=True)
-def lint_template(request: Request[Any, Any, Any], data: dict[str, Any], db: Session) -> dict[str, Any]:
+def lint_template(request: Request[Any, Any, Any], data: bodies.LintIn, db: Session) -> dict[str, Any]:
     """Lint a template as an admin types it: warnings and the segment count; nothing is saved."""
     if not request.user.is_admin:
         raise PermissionDeniedException("only an admin of this account can edit follow-up templates")

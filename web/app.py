@@ -12,14 +12,13 @@ from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from litestar.types import Receive, Scope, Send
@@ -31,6 +30,7 @@ from core.queue import async_redis
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
 from web.auth import build_session_auth
+from web.errors import http_error, server_error
 from web.realtime import ResilientPubSubBackend
 from web.wiring import wire
 
@@ -52,6 +52,9 @@ ROUTE_MODULES = (
     "web.integrations",
     "web.dashboard",
     "web.simulator",
+    "web.errors",
+    "web.api_saved_replies",
+    "web.api_snooze",
     "webhooks.twilio",
     "webhooks.scheduler",
 )
@@ -85,12 +88,6 @@ def _unauthorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any]:
     return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
-
-
-def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # Litestar logs unexpected errors only in debug mode; an operator must see every 500 with its traceback.
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return Response({"status_code": 500, "detail": "Internal Server Error"}, status_code=500)
 
 
 def _unstorable_value(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -137,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
         exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
                             RedisError: _redis_down, DataError: _unstorable_value, OverflowError: _unstorable_value,
-                            HTTP_500_INTERNAL_SERVER_ERROR: _server_error},
+                            HTTPException: http_error, Exception: server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],
         debug=False,

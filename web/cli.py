@@ -3,39 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
-import os
-import secrets
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
 from rq import SimpleWorker
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from core.db import session_scope
-from core.embedded_redis import EmbeddedRedis
 from core.migrate import upgrade
 from core.outbox import start_relay
 from core.queue import QUEUE_NAMES, get_redis
-from core.settings import SettingsError, get_settings, reset_settings
+from core.settings import SettingsError, get_settings
 from followups.scheduling import start_reconciler
-from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user
-from inbox.models import Account, User
+from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user, rotate_webhook_secret
+from inbox.models import Account
 from inbox.recovery import start_recovery
 from integrations.delivery import start_reconciler as start_webhook_reconciler
-from web.app import create_app
 from web.cli_setup import add_calendar_commands, add_number_commands, add_user_commands
-from web.logins import proxy_headers_config
+from web.demo import seed
+from web.serving import claim_or_exit, serve, settings_for
 from web.wiring import wire
 
 EXIT_USAGE = 2
 WORKER_MAINTENANCE_SECONDS = 10
+JSON_HELP = "print one JSON object instead of text (for scripts)"
 
 
 def _die(message: str) -> None:
@@ -45,14 +39,6 @@ def _die(message: str) -> None:
 
 def _emit(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
     print(json.dumps(data) if getattr(args, "json", False) else text)
-
-
-def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if `serve` dies without cleaning up (SIGKILL, OOM).
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -97,13 +83,29 @@ def cmd_account_create(args: argparse.Namespace) -> None:
           {"id": account.id, "webhook_secret": account.webhook_secret})
 
 
+def cmd_account_secret(args: argparse.Namespace) -> None:
+    def read(session: Any) -> Account:
+        account = session.get(Account, args.account_id)
+        if account is None:
+            _die(f"no account {args.account_id} (`textdesk account create` prints the id)")
+        if args.rotate:  # the old secret stops working at once: update the scheduler widget too
+            rotate_webhook_secret(session, account)
+        return account
+
+    account = _in_session(read)
+    _emit(args, account.webhook_secret, {"id": account.id, "webhook_secret": account.webhook_secret})
+
+
 def cmd_number_add(args: argparse.Namespace) -> None:
-    if not (args.transactional or args.marketing):
+    defaulted = not (args.transactional or args.marketing)
+    if defaulted:
         args.transactional = True  # a number registered for nothing could never send
     number = _in_session(lambda s: add_number(s, args.account_id, args.phone, args.transactional, args.marketing,
                                               args.mps, args.messaging_service_sid))
-    kinds = ", ".join(k for k, on in (("transactional", number.transactional), ("marketing", number.marketing)) if on)
-    _emit(args, f"added {number.phone} to account {number.account_id} ({kinds}, {number.mps} msg/s)",
+    kinds = " and ".join(k for k, on in (("transactional", number.transactional), ("marketing", number.marketing)) if on)
+    why = " (the default; pass --transactional and/or --marketing to choose)" if defaulted else ""
+    _emit(args, f"added {number.phone} to account {number.account_id}: registered for {kinds} texts{why}, "
+                f"sending at most {number.mps} text(s) per second",
           {"id": number.id, "phone": number.phone})
 
 
@@ -121,76 +123,30 @@ def cmd_token_create(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    upgrade()
-    password = secrets.token_urlsafe(9)
-    email = "admin@demo.textdesk.local"
-
-    def seed(session: Any) -> Account:
-        account = session.scalar(select(Account).where(Account.name == "Reyes Plumbing & Heating (demo)"))
-        if account is None:
-            account = create_account(session, "Reyes Plumbing & Heating (demo)", "America/Los_Angeles",
-                                     "https://book.example.com/new?name={name}&phone={phone}&zip={zip}&job={job_type}")
-            account.contact_phone = "+14155550100"
-            add_number(session, account.id, "+14155550100", transactional=True, marketing=True, mps=1)
-        user = session.scalar(select(User).where(User.email == email))
-        if user is None:
-            create_user(session, account.id, email, password, "admin", name="Demo Admin")
+    settings = settings_for(args.host, args.port)
+    claimed = claim_or_exit(settings, args.host, args.port)  # before anything is touched: a running demo keeps its login
+    try:
+        login = _in_session(seed)
+        print(f"demo account {login.account.id}: {login.account.name}")
+        if login.password is None:
+            print(f"log in at {settings.public_url}/login as {login.email} (its password was changed since the "
+                  f"first start; reset it with `textdesk user create` for a new login)")
         else:
-            from argon2 import PasswordHasher
-
-            user.password_hash = PasswordHasher().hash(password)
-        return account
-
-    account = _in_session(seed)
-    print(f"demo account {account.id}: {account.name}")
-    print(f"log in at http://{args.host}:{args.port}/login as {email} / {password}")
-    cmd_serve(args)
+            print(f"log in at {settings.public_url}/login as {login.email} / {login.password}")
+        print(f"scheduler webhook secret: {login.account.webhook_secret} "
+              f"(`textdesk account secret {login.account.id}` prints it again)")
+        serve(settings, args.host, args.port, args.with_worker)
+    finally:
+        claimed.release()
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-
-    settings = get_settings()
-    upgrade()
-    redis_server: EmbeddedRedis | None = None
-    worker: subprocess.Popen[bytes] | None = None
-
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(0)  # a requested stop is a clean exit
-
-    # SIGTERM unwinds through the `finally` below: before uvicorn starts, and again when uvicorn
-    # re-raises it after its graceful shutdown.
-    signal.signal(signal.SIGTERM, on_term)
+    settings = settings_for(args.host, args.port)
+    claimed = claim_or_exit(settings, args.host, args.port)
     try:
-        env = dict(os.environ)
-        if settings.embedded_redis:
-            redis_server = EmbeddedRedis(settings.data_dir)
-            env["TEXTDESK_REDIS_URL"] = os.environ["TEXTDESK_REDIS_URL"] = redis_server.start()
-            reset_settings()
-            print(f"embedded redis at {redis_server.url}", flush=True)
-        if settings.embedded_redis or args.with_worker:
-            worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
-                                      preexec_fn=_die_with_parent)
-            print(f"rq worker with scheduler: pid {worker.pid}", flush=True)
-
-        # uvloop and httptools: the C event loop and HTTP parser cost a fraction of the pure-Python ones.
-        # No access log: a line per request costs more than a webhook's handler; /metrics counts them.
-        config = uvicorn.Config(create_app(), host=args.host, port=args.port, log_level="info",
-                                ws="websockets-sansio", loop="uvloop", http="httptools", access_log=False,
-                                **proxy_headers_config(settings))
-        uvicorn.Server(config).run()
+        serve(settings, args.host, args.port, args.with_worker)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(10)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        if redis_server is not None:
-            redis_server.stop()
-        print("textdesk stopped", flush=True)
+        claimed.release()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def serve_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000,
+                       help="port to listen on (default 8000); TEXTDESK_PUBLIC_URL follows it unless set")
         p.add_argument("--with-worker", action="store_true",
                        help="also start one RQ worker when TEXTDESK_REDIS_URL is set")
 
@@ -213,42 +170,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
-    account = sub.add_parser("account").add_subparsers(dest="action", required=True)
+    accounts = sub.add_parser("account", help="accounts: create one, print its scheduler webhook secret")
+    account = accounts.add_subparsers(dest="action", required=True)
     p = account.add_parser("create", help="create an account")
-    p.add_argument("name")
-    p.add_argument("--timezone", required=True)
-    p.add_argument("--scheduler-url")
-    p.add_argument("--followup-mode", choices=("link", "agent"), default="link")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="the business's name, as customers see it in texts")
+    p.add_argument("--timezone", required=True, help="IANA time zone of the business, e.g. America/Chicago")
+    p.add_argument("--scheduler-url", help="booking page URL template for follow-up links, "
+                                            "e.g. https://book.example.com/new?name={{ name }}&phone={{ phone }}")
+    p.add_argument("--followup-mode", choices=("link", "agent"), default="link",
+                   help="what an abandoned booking gets: a link back to the scheduler, or the AI agent")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_account_create)
+    p = account.add_parser("secret", help="print an account's scheduler webhook secret")
+    p.add_argument("account_id", type=int, help="the account's id (printed by `account create`)")
+    p.add_argument("--rotate", action="store_true", help="replace it with a new secret first (the old one stops working)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.set_defaults(func=cmd_account_secret)
 
-    number = sub.add_parser("number").add_subparsers(dest="action", required=True)
+    number = sub.add_parser("number", help="sending numbers: register one").add_subparsers(dest="action", required=True)
     p = number.add_parser("add", help="register a sending number")
-    p.add_argument("account_id")
-    p.add_argument("phone")
-    p.add_argument("--transactional", action="store_true")
-    p.add_argument("--marketing", action="store_true")
-    p.add_argument("--mps", type=int, default=1)
-    p.add_argument("--messaging-service-sid")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("account_id", help="the account's id")
+    p.add_argument("phone", help="the number in E.164, e.g. +14155550100")
+    p.add_argument("--transactional", action="store_true",
+                   help="registered for transactional texts (replies, follow-ups); the default if neither is given")
+    p.add_argument("--marketing", action="store_true", help="registered for marketing texts")
+    p.add_argument("--mps", type=int, default=1, help="texts per second the number may send (default 1)")
+    p.add_argument("--messaging-service-sid", help="the Twilio Messaging Service (MG…) the number belongs to")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_number_add)
     add_number_commands(number)
 
-    user = sub.add_parser("user").add_subparsers(dest="action", required=True)
+    user = sub.add_parser("user", help="logins: create one").add_subparsers(dest="action", required=True)
     p = user.add_parser("create", help="create a CSR login")
-    p.add_argument("account_id")
-    p.add_argument("email")
-    p.add_argument("--password-stdin", action="store_true")
-    p.add_argument("--role", choices=("csr", "admin"), default="csr")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("account_id", help="the account's id")
+    p.add_argument("email", help="the login email")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p.add_argument("--role", choices=("csr", "admin"), default="csr",
+                   help="csr answers threads; admin also edits settings and saved replies")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_user_create)
     add_user_commands(user)
     add_calendar_commands(sub)
 
-    token = sub.add_parser("token").add_subparsers(dest="action", required=True)
+    token = sub.add_parser("token", help="API tokens: create one").add_subparsers(dest="action", required=True)
     p = token.add_parser("create", help="print a new API token for a user")
-    p.add_argument("email")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("email", help="the user the token acts as")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=cmd_token_create)
 
     p = sub.add_parser("demo", help="seed a demo account and serve it")

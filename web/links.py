@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import HttpMethod, Request, route
-from litestar.response import Redirect, Response
+from litestar import HttpMethod, MediaType, Request, route
+from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,12 @@ def allowed_target(account: Account | None, target: str) -> bool:
     return mine is not None and _origin(target) == mine
 
 
-def _gone() -> Response[Any]:
-    return Response({"status_code": 404, "detail": "this link does not exist"}, status_code=404)
+def _gone(request: Request[Any, Any, Any]) -> Response[Any]:
+    # A customer taps these on a phone: a page that says what to do, unless a client asked for JSON.
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return Response({"status_code": 404, "detail": "this link does not exist"}, status_code=404)
+    return Template("link_gone.html", status_code=404, media_type=MediaType.HTML, context={})
 
 
 @route("/l/{code:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD], sync_to_thread=True,
@@ -51,10 +55,10 @@ def _gone() -> Response[Any]:
 def follow_link(request: Request[Any, Any, Any], code: str, db: Session) -> Response[Any]:
     """Count the visit first (a tap, or a preview: HEAD and fetchers are never clicks), then redirect."""
     if len(code) > MAX_CODE or text_problem(code):
-        return _gone()
+        return _gone(request)
     link = db.scalar(select(TrackedLink).where(TrackedLink.code == code))
     if link is None or not allowed_target(db.get(Account, link.account_id), link.target_url):
-        return _gone()
+        return _gone(request)
     record_visit(db, code, request.headers.get("user-agent"), request.method)
     target = link.target_url
     db.commit()

@@ -12,10 +12,14 @@ from litestar.response import Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
 from core.settings import get_settings
+from followups.models import Followup
+from followups.service import followup_json
+from followups.sessions import SessionEvent, session_abandoned
 from inbox.accounts import ValidationError
 from inbox.inbound import receive_sms
-from inbox.models import Contact, Event, Message, SendingNumber, Thread
+from inbox.models import Account, Contact, Event, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, display, to_e164
 from inbox.serializers import message_json
 from web.auth import CurrentUser
@@ -58,11 +62,11 @@ def _conversation(db: Session, account_id: int, phone: str) -> tuple[Thread | No
 def simulator_page(request: Request[CurrentUser, Any, Any], db: Session) -> Template:
     """Pick a customer number and text the business."""
     _dev_only()
-
-
     numbers = [{"phone": n.phone, "display": display(n.phone)} for n in _numbers(db, request.user.account_id)]
     last_event = db.scalar(select(func.max(Event.id)).where(Event.account_id == request.user.account_id)) or 0
-    bootstrap = {"numbers": numbers, "last_event_id": last_event,
+    account = db.get_one(Account, request.user.account_id)
+    # The account's clock, as in the inbox: one conversation shows one time on both screens.
+    bootstrap = {"numbers": numbers, "last_event_id": last_event, "timezone": account.timezone,
                  "customer": f"+1415555{secrets.randbelow(9000) + 1000:04d}"}
     return Template("simulator.html", context=nav_context(request) | {"bootstrap": bootstrap})
 
@@ -71,8 +75,19 @@ def simulator_page(request: Request[CurrentUser, Any, Any], db: Session) -> Temp
 def conversation(request: Request[CurrentUser, Any, Any], db: Session, phone: str) -> dict[str, Any]:
     """What the customer's phone shows: every text between them and the business."""
     _dev_only()
-    thread, messages = _conversation(db, request.user.account_id, _phone(phone, "phone"))
-    return {"thread_id": thread.id if thread else None, "messages": [message_json(m) for m in messages]}
+    return _answer(db, request.user.account_id, _phone(phone, "phone"))
+
+
+def _answer(db: Session, account_id: int, phone: str) -> dict[str, Any]:
+    thread, messages = _conversation(db, account_id, phone)
+    pending = []
+    if thread is not None:
+        # Follow-ups still to come, so a held one (quiet hours) is visible on the phone too.
+        pending = [followup_json(f) for f in db.scalars(select(Followup).where(
+            Followup.account_id == account_id, Followup.contact_id == thread.contact_id,
+            Followup.status == "scheduled").order_by(Followup.due_at))]
+    return {"thread_id": thread.id if thread else None, "messages": [message_json(m) for m in messages],
+            "followups": pending}
 
 
 @post("/simulator/messages", sync_to_thread=True, status_code=201)
@@ -91,8 +106,26 @@ def text_in(request: Request[CurrentUser, Any, Any], db: Session, data: dict[str
         raise ValidationError(f"to: {to} is not one of this account's numbers")
     receive_sms(db, to=to, from_=from_, body=body, provider_sid="SMsim" + secrets.token_hex(14))
     db.commit()
-    thread, messages = _conversation(db, request.user.account_id, from_)
-    return {"thread_id": thread.id if thread else None, "messages": [message_json(m) for m in messages]}
+    return _answer(db, request.user.account_id, from_)
 
 
-ROUTES: list[Any] = [simulator_page, conversation, text_in]
+@post("/simulator/abandon", sync_to_thread=True, status_code=201)
+def abandon(request: Request[CurrentUser, Any, Any], db: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """The customer starts booking online and gives up: what a scheduler's `session.abandoned` does."""
+    _dev_only()
+    if not isinstance(data, dict):
+        raise ValidationError("send a JSON object with from (and optionally name, job_type)")
+    phone = _phone(data.get("from"), "from")
+    name, job_type = data.get("name") or None, data.get("job_type") or None
+    if not all(v is None or isinstance(v, str) for v in (name, job_type)):
+        raise ValidationError("name and job_type: text")
+    ref = "sim_" + secrets.token_hex(6)
+    event = SessionEvent(external_id=ref, type="session.abandoned", occurred_at=utcnow(), session_id=ref,
+                         session_url=None, phone=phone, name=name, email=None, zip=None, job_type=job_type,
+                         job_notes=None, job_id=None, starts_at=None)
+    followup = session_abandoned(db, db.get_one(Account, request.user.account_id), event)
+    db.commit()
+    return _answer(db, request.user.account_id, phone) | {"followup": followup_json(followup) if followup else None}
+
+
+ROUTES: list[Any] = [simulator_page, conversation, text_in, abandon]

@@ -29,6 +29,7 @@ from followups.models import SchedulerEvent
 from followups.sessions import SessionEvent, session_abandoned, session_completed
 from inbox.models import Account
 from inbox.phones import InvalidPhone, to_e164
+from webhooks.openapi import SchedulerEventOperation
 
 TOLERANCE_SECONDS = 300
 EVENT_TYPES = ("session.abandoned", "session.completed")
@@ -204,7 +205,8 @@ def _record_once(db: Session, account: Account, event: SessionEvent, body: bytes
     return True
 
 
-@post("/webhooks/scheduler", status_code=200, sync_to_thread=True, exclude_from_auth=True)
+@post("/webhooks/scheduler", status_code=200, sync_to_thread=True, exclude_from_auth=True,
+      operation_class=SchedulerEventOperation)
 def scheduler_event(request: Request[Any, Any, Any], body: bytes, db: Session) -> Response[dict[str, Any]]:
     """Accept one signed scheduler event; answers what it did."""
     try:

@@ -25,6 +25,7 @@ from core.settings import get_settings
 from inbox.accounts import ValidationError
 from inbox.inbound import MAX_BODY, UnknownRecipient, receive_sms
 from inbox.status import PROVIDER_STATUS, handle_callback
+from webhooks.openapi import TwilioMessageOperation, TwilioStatusOperation
 from webhooks.signatures import valid_twilio_signature
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def _media(form: dict[str, str]) -> list[dict[str, str]]:
     return media
 
 
-@post("/webhooks/twilio/messages", sync_to_thread=True, status_code=200)
+@post("/webhooks/twilio/messages", sync_to_thread=True, status_code=200, operation_class=TwilioMessageOperation)
 def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -> Response[str]:
     """An inbound text: verified, parsed, stored once, compliance first; answers empty TwiML."""
     fields = _fields(request, body)
@@ -141,7 +142,7 @@ def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -
     return _twiml()
 
 
-@post("/webhooks/twilio/status", sync_to_thread=True, status_code=200)
+@post("/webhooks/twilio/status", sync_to_thread=True, status_code=200, operation_class=TwilioStatusOperation)
 def status_callback(request: Request[Any, Any, Any], db: Session, body: bytes) -> Response[str]:
     """A delivery status callback: moves the message's status forward only."""
     fields = _fields(request, body)

@@ -63,4 +63,5 @@ def test_a_phone_browser_is_not_a_preview() -> None:
 def test_unknown_link_code_is_404(client, session) -> None:
     make_tenant(session)
     response = client.get("/l/nope", headers={"User-Agent": IPHONE}, follow_redirects=False)
-    assert response.status_code == 404 and response.json()["detail"]
+    # A customer's phone gets a page it can show, not JSON (tests/web/test_error_pages.py has the rest).
+    assert response.status_code == 404 and "This link does not work" in response.text

@@ -17,6 +17,18 @@ def test_default_template_fits_one_segment_and_has_no_warnings() -> None:
     assert warnings == [] and segments["segments"] == 1 and segments["encoding"] == "GSM-7"
 
 
+def test_default_template_keeps_the_job_type_as_written_and_one_segment_for_the_demo_business() -> None:
+    from web.demo import ACCOUNT_NAME
+
+    warnings, segments = lint(DEFAULT_TEMPLATE, ACCOUNT_NAME)
+    assert warnings == [] and segments["segments"] == 1
+    assert "(Water heater repair)" in segments["sample"]
+    text = render(DEFAULT_TEMPLATE, business_name=ACCOUNT_NAME, first_name=None, job_type="HVAC tune-up",
+                  link="http://127.0.0.1:8000/l/AbCdEfGh")
+    assert text.startswith("Hi there, Reyes Plumbing & Heating (demo) here. Finish booking (HVAC tune-up): ")
+    assert count_segments(text).segments == 1
+
+
 def test_render_fills_business_first_name_job_type_and_link() -> None:
     text = render("Hi {{ first_name }}, {{ business_name }}: your {{ job_type }} {{ link }}",
                   business_name="Reyes Plumbing", first_name="Dana", job_type="Leak", link="https://x/l/a")

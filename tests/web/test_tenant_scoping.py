@@ -10,13 +10,13 @@ import pytest
 from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from followups.models import Followup
-from inbox.models import Contact, Message, Note, SendingNumber, Thread, User
+from inbox.models import Contact, Message, Note, SavedReply, SendingNumber, Thread, User
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_tenant
 
 # Path parameter -> which of the other account's rows it names.
 ID_PARAMS = {"thread_id", "contact_id", "followup_id", "message_id", "booking_id", "user_id", "number_id",
-             "endpoint_id", "webhook_id"}
+             "endpoint_id", "webhook_id", "reply_id"}
 ACTION_PARAMS = {"action": "escalate", "code": None, "index": 0}
 BODIES = {"messages": {"body": "hello"}, "notes": {"body": "note"}, "assign": {"user_id": None},
           "reschedule": {"start": "2030-01-01T09:00:00-08:00"}, "password": {"password": "taken over!"}}
@@ -51,10 +51,13 @@ def _other_accounts_rows(session):  # type: ignore[no-untyped-def]
     session.flush()
     session.add(WebhookDelivery(account_id=other.account.id, endpoint_id=endpoint.id, webhook_id="msg_other",
                                 type="booking.created", payload={"data": "Secret Customer"}, max_attempt=8))
+    reply = SavedReply(account_id=other.account.id, name="gate", body="the gate code is 4242")
+    session.add(reply)
     session.commit()
     return other, {"thread_id": thread.id, "contact_id": contact.id, "followup_id": followup.id,
                    "message_id": message.id, "booking_id": booking.id, "user_id": other.csr.id,
-                   "number_id": other.number.id, "endpoint_id": endpoint.id, "webhook_id": "msg_other"}
+                   "number_id": other.number.id, "endpoint_id": endpoint.id, "webhook_id": "msg_other",
+                   "reply_id": reply.id}
 
 
 def _api_routes(app):  # type: ignore[no-untyped-def]
@@ -97,6 +100,7 @@ def test_every_route_with_an_id_answers_404_for_another_accounts_row(app, client
     assert session.get(Booking, ids["booking_id"]).status == "booked"
     assert session.get(User, ids["user_id"]).active
     assert session.get(SendingNumber, ids["number_id"]) is not None
+    assert session.get(SavedReply, ids["reply_id"]).body == "the gate code is 4242"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/threads", "/api/v1/followups", "/api/v1/bookings", "/api/v1/users",

@@ -95,7 +95,9 @@
       template: f.querySelector('[name="template"]').value || null,
     }));
     const payload = {
-      delay_seconds: Math.round(parseFloat(form.elements.delay_minutes.value || "0") * 60),
+      // Left as shown while the server's default applies: keep following that default (null), never store it.
+      delay_seconds: initial.delay_seconds === null && form.elements.delay_minutes.value === form.elements.delay_minutes.dataset.initial
+        ? null : Math.round(parseFloat(form.elements.delay_minutes.value || "0") * 60),
       mode: form.elements.mode.value,
       per_contact_hours: parseInt(form.elements.per_contact_hours.value || "24", 10),
       scheduler_url_template: form.elements.scheduler_url_template.value || null,

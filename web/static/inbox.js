@@ -28,11 +28,16 @@
     undelivered: "Not delivered", failed: "Failed", blocked: "Not sent", received: "",
   };
   const SENDERS = { customer: "Customer", agent: "AI agent", system: "textdesk" };
+  const LINE_TYPES = { mobile: "mobile", landline: "landline (cannot receive texts)", voip: "VoIP",
+    invalid: "not a valid number", unknown: "not checked yet" };
   const VIEWS = {
     open: { status: "open" }, mine: { assignee: "me" }, unassigned: { assignee: "none", status: "open" },
     agent: { owner: "agent" }, escalated: { escalated: "true" }, pending: { status: "pending" },
-    resolved: { status: "resolved" }, opted_out: { opted_out: "true" }, all: {},
+    resolved: { status: "resolved" }, snoozed: { status: "snoozed" }, opted_out: { opted_out: "true" }, all: {},
   };
+  // Other inbox scripts (keys, alerts, saved replies, follow-ups) listen here instead of patching this file.
+  const hooks = { event: [], open: [], detail: [] };
+  const fire = (name, arg) => hooks[name].forEach((fn) => { try { fn(arg); } catch (e) { console.error(e); } });
 
   const state = {
     view: "open", q: "", threads: new Map(), users: new Map(),
@@ -52,7 +57,10 @@
       const q = state.q.toLowerCase();
       const digits = q.replace(/\D/g, "");
       const name = (thread.contact.name || "").toLowerCase();
-      if (!name.includes(q) && !(digits && thread.contact.phone.includes(digits))) return false;
+      // The server also matched message text: a thread it listed stays listed when it changes.
+      if (!name.includes(q) && !(digits && thread.contact.phone.includes(digits)) && !state.threads.has(thread.id)) {
+        return false;
+      }
     }
     return true;
   }
@@ -73,7 +81,8 @@
     if (state.current === thread.id && state.detail) {
       // An owner or opt-out change brings a hand-off reason or consent entry the event does not carry.
       const refetch = thread.owner !== state.detail.owner || thread.opted_out !== state.detail.opted_out;
-      Object.assign(state.detail, thread);
+      // The event's contact is the short form: keep the panel's fields (bookings, time zone) it lacks.
+      Object.assign(state.detail, thread, { contact: { ...state.detail.contact, ...thread.contact } });
       renderHeader();
       if (refetch) refreshDetail(thread.id);
     }
@@ -139,6 +148,8 @@
     renderComposer();
     announcePresence();
     if (detail.unread_count) markRead();
+    fire("open", detail);
+    fire("detail", detail);
   }
 
   function markRead() {
@@ -156,14 +167,20 @@
     if (t.opted_out) badges.push(el("span", { className: "badge optout", text: "opted out" }));
     badges.push(el("span", { className: "badge", id: "assignee-badge",
       text: t.assignee_id ? `assigned to ${userName(t.assignee_id)}` : "unassigned" }));
-    $("thread-badges").replaceChildren(...badges);
     $("btn-escalate").hidden = t.escalated;
     $("btn-deescalate").hidden = !t.escalated;
     $("btn-take-over").hidden = t.owner !== "agent";
     $("btn-hand-back").hidden = t.owner !== "csr";
     $("btn-resolve").hidden = t.status === "resolved";
     $("btn-reopen").hidden = t.status !== "resolved";
+    $("btn-snooze").hidden = t.status === "resolved" || t.status === "snoozed";
+    $("btn-unsnooze").hidden = t.status !== "snoozed";
+    if (t.status === "snoozed") {
+      badges.push(el("span", { className: "badge snoozed", id: "snooze-badge",
+        text: t.snoozed_until ? `snoozed until ${formatTime(t.snoozed_until, tz)}` : "snoozed until they reply" }));
+    }
     $("btn-assign-me").hidden = t.assignee_id === me.id;
+    $("thread-badges").replaceChildren(...badges);
     const select = $("assign-select");
     select.replaceChildren(el("option", { value: "", text: "Unassigned" }),
       ...[...state.users.values()].map((u) => el("option", { value: u.id, text: u.name })));
@@ -253,7 +270,8 @@
     $("contact-panel").replaceChildren(...[
       el("h3", { text: c.name || "Unknown name" }),
       el("p", { id: "contact-phone", text: c.display_phone }),
-      el("p", { className: "muted", text: `Local time ${c.local_time} (${c.timezone}) · ${c.line_type}` }),
+      el("p", { className: "muted", id: "contact-local", text: `Local time ${c.local_time} (${c.timezone})` }),
+      el("p", { className: "muted", id: "contact-line-type", text: `Line type: ${LINE_TYPES[c.line_type] || c.line_type}` }),
       c.email ? el("p", { text: c.email }) : null,
       section("Consent history", c.consent.map((e) =>
         `${formatTime(e.created_at, tz)} · ${e.action.replace(/_/g, " ")} (${e.category}, ${e.source})` +
@@ -308,6 +326,7 @@
 
   // ---- events -------------------------------------------------------------------------------
   function onEvent(event) {
+    fire("event", event);
     const p = event.payload || {};
     switch (event.type) {
       case "presence": case "typing": onEphemeral(event); return;
@@ -344,6 +363,7 @@
       state.detail = detail;
       renderHeader();
       renderContact();
+      fire("detail", detail);
     } catch (e) { /* the next event or a reload shows it */ }
   }
 
@@ -455,6 +475,8 @@
   setInterval(() => { if (state.current) announcePresence(); renderViewers(); }, 20000);
   setInterval(renderViewers, 1000);
   window.textdesk.live = live;
+  window.textdesk.inbox = { state, me, boot, hooks, openThread, act, showError, refreshDetail, loadThreads,
+    renderList, upsertThread, BLOCK_REASONS };
 
   (async () => {
     const users = await api("GET", "/api/v1/users");
