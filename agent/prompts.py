@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bookings.calendar import describe_hours, zone
 from bookings.catalog import fold, job_types, resolve_job_type
 from bookings.models import Booking, BookingSession
+from bookings.records import latest_booking_session
 from inbox.models import Account, Contact, Message, Thread
 
 HISTORY_LIMIT = 20
@@ -32,9 +33,7 @@ def environment() -> Environment:
 
 def latest_session(session: Session, thread: Thread) -> BookingSession | None:
     """The contact's most recent booking session from the scheduler widget (its job type and notes)."""
-    return session.scalar(select(BookingSession).where(
-        BookingSession.account_id == thread.account_id, BookingSession.contact_id == thread.contact_id)
-        .order_by(BookingSession.id.desc()).limit(1))
+    return latest_booking_session(session, thread.account_id, thread.contact_id)
 
 
 def requested_job(session: Session, account: Account, booking_session: BookingSession | None) -> str | None:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, aliased
 from analytics.models import DEFAULT_ATTRIBUTION_DAYS, MAX_ATTRIBUTION_DAYS, AnalyticsSettings
 from analytics.sql import CHUNK, one_of, without_jit
 from bookings.models import Booking, BookingSession
+from core import hooks
+from core.db import utcnow
 from followups.models import Followup
 
 # A scheduler booking after a follow-up went through the scheduler link that text carried.
@@ -60,6 +62,26 @@ def window_days(session: Session, account_id: int) -> int:
     days = session.scalar(select(AnalyticsSettings.attribution_window_days)
                           .where(AnalyticsSettings.account_id == account_id))
     return DEFAULT_ATTRIBUTION_DAYS if days is None else days
+
+
+def attribute_booking(session: Session, *, booking: Booking) -> None:
+    """The `booking.created` reaction: the booking row names the follow-up this rule credits it to, so
+    the bookings API, the webhooks and the dashboard tell the same story. A booking that already
+    names its follow-up (a scheduler booking through that follow-up's link) keeps it."""
+    if booking.followup_id is not None:
+        return
+    at = booking.created_at or utcnow()
+    last = session.scalar(select(Followup).where(
+        Followup.account_id == booking.account_id, Followup.contact_id == booking.contact_id,
+        Followup.status == "sent", Followup.sent_at <= at,
+        Followup.sent_at >= at - timedelta(days=window_days(session, booking.account_id)))
+        .order_by(Followup.sent_at.desc(), Followup.id.desc()).limit(1))
+    if last is not None:
+        booking.followup_id, booking.variant, booking.session_id = last.id, last.variant, last.session_id
+
+
+def register() -> None:
+    hooks.register(hooks.BOOKING_CREATED, attribute_booking)
 
 
 def set_window_days(session: Session, account_id: int, days: Any) -> int:

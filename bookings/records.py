@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.models import Booking, session_ref
+from bookings.models import Booking, BookingSession, session_ref
 from core import hooks
 from inbox import events
 
@@ -25,8 +26,18 @@ def booking_json(booking: Booking) -> dict[str, object]:
     }
 
 
+def latest_booking_session(session: Session, account_id: int, contact_id: int) -> BookingSession | None:
+    """The contact's most recent booking session from the scheduler widget: what a booking answers."""
+    return session.scalar(select(BookingSession).where(
+        BookingSession.account_id == account_id, BookingSession.contact_id == contact_id)
+        .order_by(BookingSession.id.desc()).limit(1))
+
+
 def announce_created(session: Session, booking: Booking) -> Booking:
     """Tell the consumers (attribution, integrations) in this transaction, then the browsers after commit."""
+    if booking.session_id is None:  # a booking answers the customer's latest visit to the scheduler, if any
+        asked = latest_booking_session(session, booking.account_id, booking.contact_id)
+        booking.session_id = asked.id if asked else None
     session.flush()
     hooks.announce(session, hooks.BOOKING_CREATED, booking=booking)
     session.flush()

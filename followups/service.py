@@ -1,6 +1,6 @@
-"""Follow-ups' state changes, and their reactions to what the inbox and bookings announce
-(`register` wires them): a reply or an opt-out cancels the contact's pending follow-ups, in the
-same transaction as the text; a booking is attributed to the follow-up that led to it."""
+"""Follow-ups' state changes, and their reactions to what the inbox announces (`register` wires
+them): a reply or an opt-out cancels the contact's pending follow-ups, in the same transaction as
+the text."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.models import Booking, session_ref
+from bookings.models import session_ref
 from core import hooks
 from core.db import utcnow
 from followups.models import Followup
@@ -71,18 +71,6 @@ def on_opted_out(session: Session, *, contact: Contact, source: str) -> None:
     cancel_pending_for_contact(session, contact.account_id, contact.id, "opt_out")
 
 
-def attribute_booking(session: Session, *, booking: Booking) -> None:
-    """A booking made on a thread a follow-up reached is that follow-up's (and its variant's)."""
-    if booking.followup_id is not None or booking.thread_id is None or booking.source not in ("agent", "csr"):
-        return  # a scheduler's own booking says itself which follow-up (if any) led to it
-    followup = session.scalar(select(Followup).where(Followup.thread_id == booking.thread_id)
-                              .order_by(Followup.id.desc()).limit(1))
-    if followup is not None:
-        booking.followup_id, booking.variant = followup.id, followup.variant
-        booking.session_id = followup.session_id
-
-
 def register() -> None:
     hooks.register(hooks.CONTACT_OPTED_OUT, on_opted_out)
     hooks.register(hooks.TEXT_RECEIVED, on_text_received)
-    hooks.register(hooks.BOOKING_CREATED, attribute_booking)

@@ -30,7 +30,7 @@ from core.queue import async_redis
 from core.settings import Settings, get_settings
 from inbox.accounts import ValidationError, instance_secret
 from web.auth import build_session_auth
-from web.errors import http_error, server_error
+from web.errors import http_error, redis_down, server_error, unstorable_value
 from web.realtime import ResilientPubSubBackend
 from web.wiring import wire
 
@@ -90,21 +90,6 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationError) -> Respon
     return Response({"status_code": 400, "detail": str(exc)}, status_code=400)
 
 
-def _unstorable_value(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # A safety net under the explicit checks (core.inputs): a value from the request that the database
-    # cannot hold (an integer wider than its column, a NUL in text) is the caller's error, not ours.
-    log.warning("%s %s: value the database cannot hold", request.method, request.url.path, exc_info=exc)
-    return Response({"status_code": 400, "detail": "a value in this request is out of range or is not storable text"},
-                    status_code=400)
-
-
-def _redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
-    # A 503 tells a provider, a widget or a browser to come back, which a 500 does not.
-    log.error("%s %s: redis unavailable", request.method, request.url.path, exc_info=exc)
-    return Response({"status_code": 503, "detail": "temporarily unavailable, try again shortly"},
-                    status_code=503, headers={"Retry-After": "5"})
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     wire()
@@ -133,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="textdesk", version="1", path="/schema"),
         exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
-                            RedisError: _redis_down, DataError: _unstorable_value, OverflowError: _unstorable_value,
+                            RedisError: redis_down, DataError: unstorable_value, OverflowError: unstorable_value,
                             HTTPException: http_error, Exception: server_error},
         on_shutdown=[close_redis],
         on_app_init=[session_auth.on_app_init],

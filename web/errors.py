@@ -11,6 +11,7 @@ from typing import Any
 from litestar import MediaType, Request, Response, get
 from litestar.exceptions import ClientException, HTTPException
 from litestar.response import Redirect, Template
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,21 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     if wants_html(request):
         return error_page(500, "An unexpected error stopped this page.")
     return Response({"status_code": 500, "detail": "internal server error"}, status_code=500)
+
+
+def unstorable_value(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A safety net under the explicit checks (core.inputs): a value from the request that the database
+    # cannot hold (an integer wider than its column, a NUL in text) is the caller's error, not ours.
+    log.warning("%s %s: value the database cannot hold", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 400, "detail": "a value in this request is out of range or is not storable text"},
+                    status_code=400)
+
+
+def redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Any]:
+    # A 503 tells a provider, a widget or a browser to come back, which a 500 does not.
+    log.error("%s %s: redis unavailable", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 503, "detail": "temporarily unavailable, try again shortly"},
+                    status_code=503, headers={"Retry-After": "5"})
 
 
 @get("/favicon.ico", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from agent import models as agent_models
 from agent import service as agent_service
+from analytics import attribution
 from analytics import models as analytics_models
 from bookings import models as booking_models
 from core import outbox
@@ -30,4 +31,5 @@ def wire() -> None:
     """Register every consumer's reactions (idempotent: a second call changes nothing)."""
     followup_service.register()
     agent_service.register()
+    attribution.register()
     integration_events.register()

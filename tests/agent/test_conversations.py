@@ -36,8 +36,8 @@ def _abandoned_followup(session: Session, shop: Shop) -> Followup:
     session.add(booking_session)
     session.flush()
     followup = Followup(account_id=shop.account.id, session_id=booking_session.id, contact_id=shop.contact.id,
-                        thread_id=shop.thread.id, due_at=booking_session.created_at, status="sent", mode="agent",
-                        variant="agent-b")
+                        thread_id=shop.thread.id, due_at=booking_session.created_at, status="sent",
+                        sent_at=booking_session.created_at, mode="agent", variant="agent-b")
     session.add(followup)
     shop.thread.owner = "none"
     session.commit()
