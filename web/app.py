@@ -97,11 +97,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     with session_scope() as session:
         secret = instance_secret(session, settings.secret_key)
     secure = settings.public_url.startswith("https://")
-    csrf = CSRFConfig(secret=secret, cookie_secure=secure, exclude=["^/webhooks", "^/l/", "^/login$"])
+    # Probes, providers and customers' links carry no form a browser could be tricked into posting:
+    # no CSRF token (and no cookie set on every probe, which cost more than the probe itself).
+    csrf = CSRFConfig(secret=secret, cookie_secure=secure,
+                      exclude=["^/webhooks", "^/l/", "^/login$", "^/healthz$", "^/readyz$", "^/metrics", "^/static"])
     channels = ChannelsPlugin(backend=ResilientPubSubBackend(redis=aredis), arbitrary_channels_allowed=True,
                               create_ws_route_handlers=False)
+    # Load balancers' probes would drown the request metrics; /readyz's answer is the signal.
     prometheus = PrometheusConfig(app_name="textdesk", prefix="textdesk", group_path=True,
-                                  exclude=["^/metrics", "^/static"])
+                                  exclude=["^/metrics", "^/static", "^/healthz$", "^/readyz$"])
     session_auth = build_session_auth(RedisStore(aredis, namespace="textdesk_sessions"), secure)
 
     async def close_redis() -> None:
