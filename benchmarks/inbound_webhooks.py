@@ -76,7 +76,7 @@ def _write_requests(path: Path, public_url: str, count: int, run: str) -> None:
     url = public_url + "/webhooks/twilio/messages"
     lines = ["return {"]
     for n in range(count):
-        form = _form(f"SM{run}{n:026d}"[:34], customers[n % len(customers)], n)
+        form = _form(f"SM{run}{n:0{32 - len(run)}d}", customers[n % len(customers)], n)  # unique, 34 characters
         body = httpx.QueryParams(form).__str__()
         lines.append(f'{{"/webhooks/twilio/messages", "{twilio_signature(AUTH_TOKEN, url, form)}", "{body}"}},')
     lines.append("}")
@@ -128,7 +128,7 @@ async def _paced(url: str, public_url: str, rate: float, seconds: float, run: st
     async with httpx.AsyncClient(base_url=url, timeout=30,
                                  limits=httpx.Limits(max_connections=64)) as client:
         async def one(n: int) -> None:
-            form = _form(f"SM{run}p{n:025d}"[:34], customers[n % len(customers)], n)
+            form = _form(f"SM{run}p{n:0{31 - len(run)}d}", customers[n % len(customers)], n)
             signature = twilio_signature(AUTH_TOKEN, public_url + "/webhooks/twilio/messages", form)
             start = time.perf_counter()
             response = await client.post("/webhooks/twilio/messages", data=dict(form),
