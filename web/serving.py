@@ -49,11 +49,16 @@ def claim_or_exit(settings: Settings, host: str, port: int) -> InstanceClaim:
         raise SystemExit(1) from None
 
 
+# The embedded default runs a worker per core (up to two): a burst of due follow-ups is CPU-bound in
+# the workers, and each runs its jobs in one process.
+EMBEDDED_WORKERS = min(2, os.cpu_count() or 1)
+
+
 def serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
     """Migrate, start the embedded Redis and a worker when wanted, serve; stop all of it on any exit."""
     upgrade()
     redis_server: EmbeddedRedis | None = None
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
 
     def on_term(signum: int, _frame: Any) -> None:
         raise SystemExit(0)  # a requested stop is a clean exit
@@ -72,18 +77,22 @@ def serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
             # The worker's job logs go to a file of their own, not between the server's request lines.
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             worker_log = settings.data_dir / "worker.log"
-            with worker_log.open("ab") as out:
-                worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
-                                          stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-            print(f"rq worker with scheduler: pid {worker.pid} (its log: {worker_log.resolve()})", flush=True)
+            for _ in range(EMBEDDED_WORKERS if settings.embedded_redis else 1):
+                with worker_log.open("ab") as out:
+                    worker = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], env=env,
+                                              stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                workers.append(worker)
+                print(f"rq worker with scheduler: pid {worker.pid} (its log: {worker_log.resolve()})", flush=True)
         # uvloop and httptools: the C event loop and HTTP parser cost a fraction of the pure-Python ones.
         # No access log: a line per request costs more than a webhook's handler; /metrics counts them.
         config = uvicorn.Config(create_app(), host=host, port=port, log_level="info", ws="websockets-sansio",
                                 loop="uvloop", http="httptools", access_log=False, **proxy_headers_config(settings))
         uvicorn.Server(config).run()
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
+        for worker in workers:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in workers:
             try:
                 worker.wait(10)
             except subprocess.TimeoutExpired:
