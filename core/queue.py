@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -13,6 +15,7 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 from rq import Queue, Repeat
@@ -99,3 +102,18 @@ def ensure_repeating(job: str, job_id: str, every_seconds: int, delay_seconds: i
     enqueue(job, job_id=job_id, at=datetime.now(UTC) + timedelta(seconds=delay_seconds),
             repeat=Repeat(times=1_000_000, interval=every_seconds))
     return True
+
+
+_repeats_checked: dict[str, float] = {}
+
+
+def keep_repeating(job: str, job_id: str, every_seconds: int) -> None:
+    """Restore a repeating job if Redis lost it (asked at most once a period per process; a Redis
+    outage just leaves it to the next ask or the next worker start)."""
+    if time.monotonic() - _repeats_checked.get(job_id, -math.inf) < every_seconds:
+        return
+    try:
+        ensure_repeating(job, job_id, every_seconds, delay_seconds=every_seconds)
+    except (RedisError, OSError):
+        return
+    _repeats_checked[job_id] = time.monotonic()

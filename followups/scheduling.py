@@ -8,11 +8,9 @@ row stays `scheduled` and the reconciler enqueues it once Redis is back.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 from bookings.models import BookingSession
 from core.db import on_commit, utcnow
 from core.outbox import enqueue_after_commit
-from core.queue import enqueue, ensure_repeating, get_redis
+from core.queue import enqueue, ensure_repeating, get_redis, keep_repeating
 from core.settings import get_settings
 from followups import variants
 from followups.models import Followup
@@ -59,21 +57,7 @@ def enqueue_send_on_commit(session: Session, followup_id: int, at: datetime) -> 
     """The send job, in this transaction's outbox: on RQ once the row is committed, or when Redis is back."""
     enqueue_after_commit(session, SEND_JOB, followup_id, job_id=job_id(followup_id, at), at=at.astimezone(UTC),
                          retry=SEND_RETRY_INTERVALS)
-    on_commit(session, _ensure_reconciler_now_and_then)
-
-
-_reconciler_checked_at = 0.0
-
-
-def _ensure_reconciler_now_and_then() -> None:
-    """Restore the repeating reconciler if Redis lost it; checked at most once a minute per process."""
-    global _reconciler_checked_at
-    if time.monotonic() - _reconciler_checked_at >= RECONCILE_EVERY_SECONDS:
-        try:
-            ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
-        except (RedisError, OSError):
-            return  # the worker restores it at start and every minute; nothing is lost meanwhile
-        _reconciler_checked_at = time.monotonic()
+    on_commit(session, lambda: keep_repeating(RECONCILE_JOB, RECONCILE_JOB_ID, RECONCILE_EVERY_SECONDS))
 
 
 def schedule_followup(session: Session, account: Account, booking: BookingSession,

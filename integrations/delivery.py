@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -28,7 +26,7 @@ from standardwebhooks import Webhook
 
 from core.db import on_commit, session_scope, utcnow
 from core.outbox import enqueue_after_commit
-from core.queue import enqueue, ensure_repeating, get_redis
+from core.queue import enqueue, ensure_repeating, get_redis, keep_repeating
 from core.settings import get_settings
 from integrations.endpoints import refusal
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -89,7 +87,7 @@ def enqueue_on_commit(session: Session, delivery: WebhookDelivery) -> None:
     at = delivery.next_attempt_at or utcnow()
     enqueue_after_commit(session, DELIVER_JOB, delivery.id, job_id=job_id(delivery.id, delivery.attempt),
                          at=at.astimezone(UTC) if at > utcnow() else None)
-    on_commit(session, _ensure_reconciler_now_and_then)
+    on_commit(session, lambda: keep_repeating(RECONCILE_JOB, RECONCILE_JOB_ID, RECONCILE_EVERY_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -243,20 +241,6 @@ def reconcile_deliveries() -> dict[str, int]:
 def ensure_reconciler(delay_seconds: int = 0) -> bool:
     """Schedule the periodic reconciler unless it is already on RQ; True if it was scheduled now."""
     return ensure_repeating(RECONCILE_JOB, RECONCILE_JOB_ID, RECONCILE_EVERY_SECONDS, delay_seconds)
-
-
-_reconciler_checked_at = 0.0
-
-
-def _ensure_reconciler_now_and_then() -> None:
-    """Restore the repeating reconciler if Redis lost it; checked at most once a minute per process."""
-    global _reconciler_checked_at
-    if time.monotonic() - _reconciler_checked_at >= RECONCILE_EVERY_SECONDS:
-        try:
-            ensure_reconciler(delay_seconds=RECONCILE_EVERY_SECONDS)
-        except (RedisError, OSError):
-            return  # the worker restores it at start; the outbox keeps the deliveries meanwhile
-        _reconciler_checked_at = time.monotonic()
 
 
 def start_reconciler() -> None:
