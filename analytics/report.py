@@ -27,7 +27,7 @@ def variant_order(session: Session, account_id: int, seen: set[str]) -> list[str
 
 
 def experiment_for(session: Session, account_id: int, period: Period, window: int) -> dict[str, Any]:
-    """The A/B answer of CONTRACTS.md for the follow-ups of the sessions abandoned in the period."""
+    """The A/B answer (docs/api.md) for the follow-ups of the sessions abandoned in the period."""
     in_cohort = cohort(account_id, period)
     sent = dict(session.execute(
         select(Followup.variant, func.count()).join(BookingSession, BookingSession.id == Followup.session_id)

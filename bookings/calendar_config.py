@@ -1,6 +1,6 @@
 """The calendar an admin sets up: business hours, technicians, slot length, job types, blackout days.
 
-`read` gives the API's shape (CONTRACTS.md, "Calendar"); `check` validates a whole or partial
+`read` gives the API's shape (README, "The calendar"); `check` validates a whole or partial
 object and names the field of the first thing wrong (`business_hours.mon[0]: "25:00" is not a
 time`); `update` checks everything before it writes anything, so a bad request changes nothing.
 What a request leaves out keeps its value.

@@ -1,6 +1,6 @@
 """Settings read once from the environment (and a `.env` file), validated at start.
 
-Names are the ones in CONTRACTS.md. A bad value raises `SettingsError` naming the variable,
+Names are the ones in docs/settings.md. A bad value raises `SettingsError` naming the variable,
 and the command line turns that into a one-line message and a non-zero exit.
 """
 

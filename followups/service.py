@@ -20,7 +20,7 @@ from inbox.serializers import iso
 
 
 def followup_json(followup: Followup) -> dict[str, Any]:
-    """The API and event shape of a follow-up (CONTRACTS.md, plus a few readable extras)."""
+    """The API and event shape of a follow-up (docs/api.md, plus a few readable extras)."""
     return {
         "id": followup.id, "session_id": followup.session_id,
         "session_ref": session_ref(followup),

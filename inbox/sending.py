@@ -36,7 +36,7 @@ from inbox.phones import InvalidPhone, timezone_of, to_e164
 from inbox.segments import count_segments
 from inbox.serializers import message_json
 
-# Block reason codes (CONTRACTS.md).
+# Block reason codes (docs/api.md).
 OPTED_OUT = "opted_out"
 NO_CONSENT = "no_consent"
 INVALID_NUMBER = "invalid_number"

@@ -20,7 +20,7 @@ from core.settings import get_settings
 from inbox.serializers import iso
 from integrations.models import WebhookDelivery, WebhookEndpoint
 
-# The event names a business can subscribe to (CONTRACTS.md, "Outbound webhooks").
+# The event names a business can subscribe to (README, "Outbound webhooks").
 EVENTS = (
     "booking.created", "booking.rescheduled", "booking.cancelled",
     "contact.opted_out", "contact.opted_in", "thread.handed_off",

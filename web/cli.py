@@ -1,4 +1,4 @@
-"""The `textdesk` command line (CONTRACTS.md lists the commands)."""
+"""The `textdesk` command line (docs/cli.md lists the commands)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`textdesk calendar|user|number …`: the Business setup commands a script wants (CONTRACTS.md).
+"""`textdesk calendar|user|number …`: the Business setup commands a script wants (docs/cli.md).
 
 `calendar set` takes the JSON of `GET /api/v1/calendar` (what it leaves out keeps its value) and
 is checked exactly like `PUT /api/v1/calendar`. Bad input exits 2 with a line naming what to fix.

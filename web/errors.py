@@ -34,7 +34,7 @@ HINTS = {
 
 
 def unprocessable(detail: str) -> ClientException:
-    """A 422 whose detail starts with the field a person can fix (`business_hours.mon[0]: …`, CONTRACTS.md)."""
+    """A 422 whose detail starts with the field a person can fix (`business_hours.mon[0]: …`, docs/api.md)."""
     return ClientException(status_code=422, detail=detail)
 
 
