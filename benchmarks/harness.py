@@ -55,9 +55,9 @@ class Textdesk:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.urls: list[str] = []
 
-    def cli(self, *args: str) -> dict[str, Any]:
+    def cli(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
         out = subprocess.run([sys.executable, "-m", "web.cli", *args, "--json"], cwd=ROOT, env=self.env,
-                             capture_output=True, text=True, timeout=120, check=True)
+                             input=stdin, capture_output=True, text=True, timeout=120, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     def __enter__(self) -> Textdesk:
