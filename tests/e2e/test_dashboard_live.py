@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 from playwright.sync_api import expect
 
 from inbox.models import Account
-from tests.factories import PASSWORD, make_tenant
+from tests.e2e.helpers import log_in
+from tests.factories import make_tenant
 from tests.followups.helpers import daytime_contact, event, post_event
 
 
@@ -21,11 +21,7 @@ def test_sent_today_tile_updates_live_when_a_follow_up_is_sent(new_page: Any, se
     daytime_contact(session, tenant)  # outside quiet hours wherever the wall clock is
 
     page = new_page()
-    page.goto("/login")
-    page.fill("input[name=email]", tenant.admin.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/inbox"))
+    log_in(page, tenant.admin.email)
     page.goto("/dashboard")
     sent_today = page.locator('[data-tile="sent_today"]')
     expect(sent_today).to_have_text("0")
@@ -49,11 +45,7 @@ def test_sent_today_tile_updates_live_when_a_follow_up_is_sent(new_page: Any, se
 def test_admin_sets_the_attribution_window_and_the_rule_on_the_page_follows(new_page: Any, session: Any) -> None:
     tenant = make_tenant(session)
     page = new_page()
-    page.goto("/login")
-    page.fill("input[name=email]", tenant.admin.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/inbox"))
+    log_in(page, tenant.admin.email)
     page.goto("/dashboard")
     expect(page.locator("#attribution-rule")).to_contain_text("7 days")
     page.fill("input[name=attribution_window_days]", "10")

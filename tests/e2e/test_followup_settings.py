@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from playwright.sync_api import expect
 
 from inbox.models import Account
-from tests.factories import PASSWORD, make_tenant
+from tests.e2e.helpers import log_in
+from tests.factories import make_tenant
 
 
 def test_admin_sees_lint_warnings_while_typing_and_saves(new_page: Any, session: Any) -> None:
     tenant = make_tenant(session)
     page = new_page()
-    page.goto("/login")
-    page.fill("input[name=email]", tenant.admin.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/inbox"))
+    log_in(page, tenant.admin.email)
     page.goto("/settings")
     lint = page.locator('[data-lint-for="template"]')
     expect(lint).to_contain_text("1 segment(s), GSM-7")

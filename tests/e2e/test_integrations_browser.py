@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 from standardwebhooks import Webhook
 
 from tests.agent.conftest import make_shop
-from tests.factories import PASSWORD, make_tenant
+from tests.e2e.helpers import log_in
+from tests.factories import make_tenant
 from tests.integrations.helpers import book, deliveries
 
 
@@ -54,11 +55,7 @@ def test_admin_adds_an_endpoint_sees_the_delivery_and_resends_it(new_page: Any, 
     tenant = make_tenant(session)
     shop = make_shop(session, tenant.account)
     page = new_page()
-    page.goto("/login")
-    page.fill("input[name=email]", tenant.admin.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/inbox"))
+    log_in(page, tenant.admin.email)
     page.click("nav >> text=Integrations")
     expect(page).to_have_url(re.compile(r"/integrations"))
 
