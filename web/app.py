@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             channels,
         ],
-        dependencies={"db": Provide(provide_session, sync_to_thread=False)},
+        dependencies={"db": Provide(provide_session)},
         middleware=[DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf), prometheus.middleware],
         stores={"sessions": RedisStore(aredis, namespace="textdesk_sessions")},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
