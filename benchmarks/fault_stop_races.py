@@ -1,8 +1,8 @@
 """Fault test: a customer texts STOP at a random instant around a text that is due to them.
 
-Starts a fake Twilio API in this process (`POST …/Messages.json` answers 201 `queued` after 20–80 ms,
-and records when each request arrived and when it was answered; `GET …/Messages.json` lists what it
-took, as recovery asks it), then a private textdesk on the `twilio` provider pointed at it: on the
+Starts the fake Twilio API of benchmarks/fake_twilio.py in this process (it answers each text after
+20–80 ms and records when the request arrived and when it was answered), then a private textdesk on
+the `twilio` provider pointed at it: on the
 PostgreSQL given, one `textdesk serve` and two `textdesk worker` processes with a private
 redis-server; without one, a temporary SQLite file and the embedded Redis and workers of `serve`.
 
@@ -24,7 +24,6 @@ opted out and the confirmation reached the provider. Exits non-zero when one che
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import random
 import statistics
@@ -36,11 +35,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -49,6 +44,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fake_twilio import FakeTwilio, Send  # noqa: E402
 from benchmarks.fault_redis_outage import post_text, start_redis  # noqa: E402
 from benchmarks.harness import Textdesk, free_port  # noqa: E402
 from inbox.phones import timezone_of  # noqa: E402
@@ -58,84 +54,6 @@ ACCOUNT_SID = "AC" + "5" * 32
 FOLLOWUP_DELAY = 60  # seconds; a session abandoned at T - 60 s is due at T
 LEAD = 1.5  # seconds between feeding a session and its due time
 CONFIRMATION = "Bench Plumbing: you're unsubscribed"  # the STOP confirmation's opening (allowed)
-
-
-@dataclass
-class Send:
-    to: str
-    body: str
-    arrived: float
-    answered: float = 0.0
-    sid: str = ""
-
-
-class FakeTwilio:
-    """Twilio's Messages resource, in memory; every request's arrival and answer times by time.time()."""
-
-    def __init__(self, auth: tuple[str, str]) -> None:
-        self.sends: list[Send] = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as textdesk's pooled client expects
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _reply(self, status: int, data: dict[str, Any]) -> None:
-                payload = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _authorised(self) -> bool:
-                expected = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-                if self.headers.get("Authorization") != expected:
-                    self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
-                    return False
-                return True
-
-            def do_POST(self) -> None:
-                arrived = time.time()
-                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
-                if not self._authorised():
-                    return
-                send = Send(to=form["To"][0], body=form["Body"][0], arrived=arrived, sid="SM" + uuid.uuid4().hex)
-                time.sleep(random.uniform(0.020, 0.080))  # the text is in flight meanwhile
-                send.answered = time.time()
-                with fake.lock:
-                    fake.sends.append(send)
-                self._reply(201, {"sid": send.sid, "account_sid": auth[0], "to": send.to,
-                                  "from": form.get("From", [""])[0], "body": send.body, "status": "queued",
-                                  "direction": "outbound-api", "date_created": formatdate(arrived, usegmt=True)})
-
-            def do_GET(self) -> None:
-                if not self._authorised():
-                    return
-                query = parse_qs(urlparse(self.path).query)
-                to = query.get("To", [None])[0]
-                with fake.lock:
-                    found = [s for s in fake.sends if to is None or s.to == to]
-                self._reply(200, {"messages": [{"sid": s.sid, "to": s.to, "body": s.body, "status": "sent",
-                                                "direction": "outbound-api",
-                                                "date_sent": formatdate(s.answered, usegmt=True)} for s in found],
-                                  "page": 0, "page_size": 100, "next_page_uri": None})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def to(self, phone: str) -> list[Send]:
-        with self.lock:
-            return [s for s in self.sends if s.to == phone]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
@@ -194,11 +112,10 @@ class Driver:
             return int(conn.execute(text("SELECT t.id FROM threads t JOIN contacts c ON c.id = t.contact_id "
                                          "WHERE c.phone = :p ORDER BY t.id DESC LIMIT 1"), {"p": phone}).scalar_one())
 
-    def reply(self, thread_id: int) -> None:
-        answer = self.client().post(f"{self.url}/api/v1/threads/{thread_id}/messages", json={"body": "On our way"},
-                                    headers={"Authorization": f"Bearer {self.token}"})
-        # 201 either way; after the STOP the gate blocks it (decision `blocked`, reason opted_out).
-        assert answer.status_code == 201, answer.text
+    def reply(self, thread_id: int) -> int:
+        """The status of a rep's reply: 201 either way; after the STOP the gate stores it blocked."""
+        return self.client().post(f"{self.url}/api/v1/threads/{thread_id}/messages", json={"body": "On our way"},
+                                  headers={"Authorization": f"Bearer {self.token}"}).status_code
 
 
 def sleep_until(at: float) -> None:
@@ -227,17 +144,24 @@ def due_soon() -> float:
     return float(int(time.time() + LEAD))
 
 
-def run_trial(driver: Driver, fake: FakeTwilio, trial: Trial, centre: Centre) -> None:
-    """Set the text up to be due at T, then the customer's STOP at T + centre + offset."""
-    if trial.kind == "followup":
-        trial.due = due_soon()
-        driver.abandoned(trial.phone, trial.due)
-    else:
-        driver.customer_text(trial.phone, "Can someone come out this week?")
-        thread_id = driver.thread_of(trial.phone)
-        trial.due = time.time() + 0.3
-        sleep_until(trial.due)
-        threading.Thread(target=driver.reply, args=(thread_id,), daemon=True).start()
+def start(driver: Driver, phone: str, kind: str, statuses: list[int]) -> float:
+    """Make a text to `phone` due at T and return T: a follow-up whose session was abandoned T - delay
+    ago, or a rep's reply posted at T (from a thread, which adds its answer's status to `statuses`)."""
+    if kind == "followup":
+        due = due_soon()
+        driver.abandoned(phone, due)
+        return due
+    driver.customer_text(phone, "Can someone come out this week?")
+    thread_id = driver.thread_of(phone)
+    due = time.time() + 0.1
+    sleep_until(due)
+    threading.Thread(target=lambda: statuses.append(driver.reply(thread_id)), daemon=True).start()
+    return due
+
+
+def run_trial(driver: Driver, fake: FakeTwilio, trial: Trial, centre: Centre, statuses: list[int]) -> None:
+    """The text due at T, then the customer's STOP at T + centre + offset."""
+    trial.due = start(driver, trial.phone, trial.kind, statuses)
     sleep_until(trial.due + centre.of(trial.kind) + trial.offset)
     trial.stop_posted, trial.stop_status, trial.stop_answered = driver.customer_text(trial.phone, "STOP")
     sends = not_confirmation(fake.to(trial.phone))
@@ -252,14 +176,7 @@ def not_confirmation(sends: list[Send]) -> list[Send]:
 def calibrate(driver: Driver, fake: FakeTwilio, centre: Centre, phones: list[str], kind: str) -> None:
     """Delays from T to the provider call, on numbers that never text STOP."""
     for phone in phones:
-        if kind == "followup":
-            due = due_soon()
-            driver.abandoned(phone, due)
-        else:
-            driver.customer_text(phone, "Hello?")
-            thread_id = driver.thread_of(phone)
-            due = time.time()
-            driver.reply(thread_id)
+        due = start(driver, phone, kind, [])
         deadline = time.time() + 10
         while not fake.to(phone) and time.time() < deadline:
             time.sleep(0.02)
@@ -352,11 +269,11 @@ def main() -> None:
             trials = [Trial(next(phone), "reply" if args.reply_every and n % args.reply_every == args.reply_every - 1
                             else "followup", offset=rng.uniform(-args.spread, args.spread))
                       for n in range(args.trials)]
-            started = time.monotonic()
+            started, replies = time.monotonic(), []
             with ThreadPoolExecutor(max_workers=4) as pool:
                 futures = []
                 for trial in trials:
-                    futures.append(pool.submit(run_trial, driver, fake, trial, centre))
+                    futures.append(pool.submit(run_trial, driver, fake, trial, centre, replies))
                     time.sleep(0.5)
                 for future in futures:
                     future.result()
@@ -369,11 +286,11 @@ def main() -> None:
         if redis_process is not None and redis_process.poll() is None:
             redis_process.terminate()
             redis_process.wait(10)
-    report(trials, fake, stored, opted, outcomes, waiting, elapsed)
+    report(trials, fake, stored, opted, outcomes, replies, waiting, elapsed)
 
 
 def report(trials: list[Trial], fake: FakeTwilio, stored: set[str], opted: set[str], outcomes: dict[str, int],
-           waiting: int, elapsed: float) -> None:
+           replies: list[int], waiting: int, elapsed: float) -> None:
     sent_before = blocked = waited = 0
     violations: list[str] = []
     unconfirmed = []
@@ -399,7 +316,7 @@ def report(trials: list[Trial], fake: FakeTwilio, stored: set[str], opted: set[s
     kinds = {k: sum(t.kind == k for t in trials) for k in ("followup", "reply")}
     not_200 = [t.phone for t in trials if t.stop_status != 200]
     print(f"trials {len(trials)} ({kinds['followup']} follow-ups due at T, {kinds['reply']} rep replies at T), "
-          f"{elapsed:.0f} s; texts still waiting at the end: {waiting}")
+          f"{elapsed:.0f} s; rep replies answered 201: {replies.count(201)}; texts still waiting at the end: {waiting}")
     print(f"sent before the STOP answered {sent_before} (of them, STOP posted while the send was under way and "
           f"answered after it: {waited}); blocked or cancelled {blocked}")
     print("where each text ended:", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
@@ -411,8 +328,8 @@ def report(trials: list[Trial], fake: FakeTwilio, stored: set[str], opted: set[s
     print(f"violations: {len(violations)}")
     for line in violations[:20]:
         print("  ", line)
-    ok = (not violations and not not_200 and len(stored) == len(opted) == len(trials) and not unconfirmed
-          and not waiting)
+    ok = (not violations and not not_200 and replies.count(201) == kinds["reply"]
+          and len(stored) == len(opted) == len(trials) and not unconfirmed and not waiting)
     print("RESULT:", "PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 
