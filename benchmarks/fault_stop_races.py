@@ -2,9 +2,9 @@
 
 Starts the fake Twilio API of benchmarks/fake_twilio.py in this process (it answers each text after
 20–80 ms and records when the request arrived and when it was answered), then a private textdesk on
-the `twilio` provider pointed at it: on the
-PostgreSQL given, one `textdesk serve` and two `textdesk worker` processes with a private
-redis-server; without one, a temporary SQLite file and the embedded Redis and workers of `serve`.
+the `twilio` provider pointed at it: on the PostgreSQL given, one `textdesk serve` and two
+`textdesk worker` processes with a private redis-server; without one, a temporary SQLite file and
+the embedded Redis and workers of `serve`.
 
 Each trial is a new customer number. Most trials feed a signed abandoned scheduler session whose
 follow-up is due at T; every `--reply-every`-th trial is a rep's reply posted at T on a thread the
