@@ -175,7 +175,8 @@ def send_claimed(claimed: Claimed) -> dict[str, Any]:
     with session_scope() as session:
         # The contact stays locked from this look until the provider has answered: a STOP committed
         # before is seen here, and one arriving meanwhile waits until this text is out.
-        if _opted_out_now(session, claimed.contact_id) and not claimed.compliance:
+        contact = _locked_contact(session, claimed.contact_id)  # held: the status hooks read it too
+        if (contact is None or contact.opted_out) and not claimed.compliance:
             _block_opted_out(session, message_id)
             return {"message_id": message_id, "result": "blocked"}
         message = session.get(Message, message_id)
@@ -198,12 +199,12 @@ def send_claimed(claimed: Claimed) -> dict[str, Any]:
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
 
 
-def _opted_out_now(session: Session, contact_id: int) -> bool:
-    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read
-    whether they opted out; held until this transaction ends. Opting out writes the same row."""
+def _locked_contact(session: Session, contact_id: int) -> Contact | None:
+    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read the
+    row as it is now; held until this transaction ends. Opting out writes the same row."""
     session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
                     .execution_options(synchronize_session=False))
-    return bool(session.scalar(select(Contact.opted_out).where(Contact.id == contact_id)))
+    return session.get(Contact, contact_id, populate_existing=True)
 
 
 def _block_opted_out(session: Session, message_id: int) -> None:
