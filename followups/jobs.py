@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bookings.models import BookingSession
 from core import hooks
@@ -22,7 +23,7 @@ from followups.scheduling import enqueue_send_on_commit, reconcile
 from followups.service import cancel, followup_json, recently_sent
 from inbox import events, sending
 from inbox.contacts import thread_for
-from inbox.delivery import deliver_message
+from inbox.delivery import Claimed, claim_for_sending, send_claimed
 from inbox.models import Account, Contact, Message, Thread
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,8 @@ def _block(session: Session, followup: Followup, reason: str, detail: str | None
     return {"followup": followup.id, "outcome": "blocked", "reason": reason}
 
 
-def _stopped(session: Session, followup: Followup) -> dict[str, object] | None:
+def _stopped(session: Session, followup: Followup, booking: BookingSession | None) -> dict[str, object] | None:
     """Cancel the follow-up if the customer booked alone or a conversation started since."""
-    booking = session.get(BookingSession, followup.session_id)
     if booking is not None and booking.status == "completed":
         cancel(session, followup, "session_completed")
         return {"followup": followup.id, "outcome": "cancelled", "reason": "session_completed"}
@@ -80,13 +80,14 @@ def _defer(session: Session, followup: Followup, until: datetime) -> dict[str, o
 
 def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[str, object]:
     """Send one follow-up if it is still due and allowed, in one transaction that asks the send gate
-    once; the worker then hands the text to the provider itself. A second run is a no-op."""
+    once and, when its number's turn is near, claims the text too; the worker then hands it to the
+    provider itself (a later turn goes to a paced delivery job). A second run is a no-op."""
     clock = _parse_now(now)
     with session_scope() as session:
         result = _decide_and_send(session, followup_id, clock)
-    message_id = result.get("message")
-    if result["outcome"] == "sent" and isinstance(message_id, int) and result.get("deliver"):
-        deliver_message(message_id)
+    claimed = result.pop("claimed", None)
+    if isinstance(claimed, Claimed):
+        send_claimed(claimed)
     log.info("follow-up job %s", result)
     return result
 
@@ -98,7 +99,10 @@ def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[s
     if followup.due_at > at + timedelta(seconds=1):  # an old job for a due time that moved
         enqueue_send_on_commit(session, followup.id, followup.due_at)
         return {"followup": followup_id, "outcome": "not_due"}
-    stopped = _stopped(session, followup)
+    # Held for the whole transaction: the session's identity map keeps only referenced rows, and the
+    # events and hooks below look the booking session up again.
+    booking = session.get(BookingSession, followup.session_id)
+    stopped = _stopped(session, followup, booking)
     if stopped is not None:
         return stopped
     account = session.get(Account, followup.account_id)
@@ -113,14 +117,13 @@ def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[s
     if recently_sent(session, followup, account.followup_per_contact_hours, at):
         return _block(session, followup, sending.DUPLICATE,
                       f"a follow-up already went to this contact in the last {account.followup_per_contact_hours} h")
-    if not _claim(session, followup_id, at):
+    if not _claim(session, followup, at):
         return {"followup": followup_id, "outcome": "skipped"}
-    session.refresh(followup)
     thread = _thread(session, followup, contact)
     message = _agent_opening(session, followup, thread, decision) if followup.mode == "agent" else None
     deliver = message is None
     if message is None:
-        body = _link_text(session, followup, account, contact)
+        body = _link_text(session, followup, account, contact, booking)
         if body is None:
             followup.status = "failed"
             followup.sent_at = None
@@ -134,15 +137,21 @@ def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[s
         return _block(session, followup, message.block_reason or "blocked", message.block_detail)
     events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
     hooks.announce(session, hooks.FOLLOWUP_SENT, followup=followup, message=message)
-    return {"followup": followup.id, "outcome": "sent", "message": message.id, "deliver": deliver}
+    claimed = claim_for_sending(session, message) if deliver else None
+    return {"followup": followup.id, "outcome": "sent", "message": message.id, "claimed": claimed}
 
 
-def _claim(session: Session, followup_id: int, at: datetime) -> bool:
+def _claim(session: Session, followup: Followup, at: datetime) -> bool:
     """Move the row out of `scheduled` in this transaction; False if another run got there first."""
-    claimed = session.execute(update(Followup).where(Followup.id == followup_id, Followup.status == "scheduled")
+    claimed = session.execute(update(Followup).where(Followup.id == followup.id, Followup.status == "scheduled")
                               .values(status="sent", sent_at=at, updated_at=at)
                               .execution_options(synchronize_session=False))
-    return claimed.rowcount == 1  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    # The row holds these now; the object learns them without reading it back.
+    for name, value in (("status", "sent"), ("sent_at", at), ("updated_at", at)):
+        set_committed_value(followup, name, value)
+    return True
 
 
 def _thread(session: Session, followup: Followup, contact: Contact) -> Thread:
@@ -166,9 +175,9 @@ def _agent_opening(session: Session, followup: Followup, thread: Thread,
     return message
 
 
-def _link_text(session: Session, followup: Followup, account: Account, contact: Contact) -> str | None:
+def _link_text(session: Session, followup: Followup, account: Account, contact: Contact,
+               booking: BookingSession | None) -> str | None:
     """The link-mode text with a new tracked link; None (and the reason on the row) without a target."""
-    booking = session.get(BookingSession, followup.session_id)
     job_type = booking.job_type if booking else None
     if booking is not None and booking.url:
         target = booking.url

@@ -10,19 +10,31 @@ after the request went out) fails the row rather than risk a double text.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import get_current_job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import session_scope, utcnow
+from core.outbox import enqueue_after_commit
 from core.queue import get_redis
 from inbox import pacing
 from inbox.models import Contact, Message, SendingNumber
 from inbox.providers import ProviderError, get_provider
-from inbox.sending import BLOCKED, DEFERRED, OPTED_OUT, enqueue_delivery, schedule_delivery
+from inbox.sending import (
+    BLOCKED,
+    DEFERRED,
+    DELIVERY_JOB,
+    DELIVERY_RETRY_INTERVALS,
+    OPTED_OUT,
+    delivery_job_id,
+    enqueue_delivery,
+    schedule_delivery,
+)
 from inbox.status import apply_pending, apply_status, emit_status, error_reason
 
 log = logging.getLogger(__name__)
@@ -65,11 +77,51 @@ def _claim(session: Session, message_id: int) -> datetime | None:
     return claimed_at if result.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-def _still_ours(session: Session, message_id: int, claimed_at: datetime) -> bool:
+def _still_ours(message: Message, claimed_at: datetime) -> bool:
     """Recovery may have handed a slow run's text to another worker meanwhile: then this run stops."""
-    row = session.execute(select(Message.status, Message.provider_sid, Message.claimed_at)
-                          .where(Message.id == message_id)).one()
-    return row.status == "sending" and row.provider_sid is None and row.claimed_at == claimed_at
+    return message.status == "sending" and message.provider_sid is None and message.claimed_at == claimed_at
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A text claimed (`sending`) by this run, with what its provider call needs once it committed."""
+
+    message_id: int
+    claimed_at: datetime
+    slot_at: float | None  # its number's pacing slot, already reserved
+    number: SendingNumber | None
+    to: str
+    from_: str | None
+    body: str
+    contact_id: int
+    compliance: bool
+
+
+def _claimed(message: Message, claimed_at: datetime, slot_at: float | None, number: SendingNumber | None) -> Claimed:
+    return Claimed(message.id, claimed_at, slot_at, number, message.to_number or "", message.from_number,
+                   message.body, message.contact_id, message.compliance)
+
+
+def claim_for_sending(session: Session, message: Message) -> Claimed | None:
+    """For a job that just stored `message` (queued, allowed) in `session` and sends it itself once that
+    commits: reserve its number's pacing slot now. A slot within MAX_PACING_SLEEP claims the row in this
+    same transaction (`queued` → `sending`, so no other run can take it) and returns what `send_claimed`
+    needs; a later slot (or Redis away) puts the delivery job in this transaction's outbox instead and
+    returns None, so the worker moves on rather than waiting for that turn."""
+    number = _sending_number(session, message)
+    try:
+        slot = pacing.reserve(get_redis(), [number]) if number is not None else None
+    except RedisError:
+        schedule_delivery(session, message)  # the relay hands it to RQ once Redis answers
+        return None
+    if slot is not None and slot.wait() > MAX_PACING_SLEEP:
+        enqueue_after_commit(session, DELIVERY_JOB, message.id, slot.at, job_id=delivery_job_id(message.id, paced=True),
+                             at=datetime.fromtimestamp(slot.at, UTC), retry=DELIVERY_RETRY_INTERVALS)
+        return None
+    claimed_at = utcnow()
+    message.status, message.claimed_at = "sending", claimed_at  # stored by this job's own transaction
+    emit_status(session, message)
+    return _claimed(message, claimed_at, slot.at if slot is not None else None, number)
 
 
 def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, Any]:
@@ -101,10 +153,17 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         message = session.get(Message, message_id)
         assert message is not None
         emit_status(session, message)
-        session.commit()
-        to, from_, body = message.to_number, message.from_number, message.body
-        contact_id, compliance = message.contact_id, message.compliance
-        service_sid = number.messaging_service_sid if number is not None else None
+        claimed = _claimed(message, claimed_at, None, number)
+    return send_claimed(claimed)
+
+
+def send_claimed(claimed: Claimed) -> dict[str, Any]:
+    """Hand a text this run claimed (and committed) to the provider at its slot, through the number's gate,
+    holding the contact's write lock; at most once."""
+    message_id, number = claimed.message_id, claimed.number
+    if claimed.slot_at is not None:
+        pacing.sleep_until(claimed.slot_at)
+    service_sid = number.messaging_service_sid if number is not None else None
     provider = get_provider()  # built before the gate, so the call follows its turn at once
     if number is not None:
         try:
@@ -116,19 +175,20 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
     with session_scope() as session:
         # The contact stays locked from this look until the provider has answered: a STOP committed
         # before is seen here, and one arriving meanwhile waits until this text is out.
-        if _opted_out_now(session, contact_id) and not compliance:
+        contact = _locked_contact(session, claimed.contact_id)  # held: the status hooks read it too
+        if (contact is None or contact.opted_out) and not claimed.compliance:
             _block_opted_out(session, message_id)
             return {"message_id": message_id, "result": "blocked"}
-        if not _still_ours(session, message_id, claimed_at):
+        message = session.get(Message, message_id)
+        if message is None or not _still_ours(message, claimed.claimed_at):
             return {"message_id": message_id, "result": "claimed elsewhere"}
         try:
-            result = provider.send(to=to or "", from_=from_, body=body, messaging_service_sid=service_sid)
+            result = provider.send(to=claimed.to, from_=claimed.from_, body=claimed.body,
+                                   messaging_service_sid=service_sid)
         except ProviderError as exc:
             session.rollback()
             failure = exc
         else:
-            message = session.get(Message, message_id)
-            assert message is not None
             message.provider_sid = result.sid
             message.decision = "send"
             apply_status(session, message, result.status)
@@ -139,12 +199,12 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
 
 
-def _opted_out_now(session: Session, contact_id: int) -> bool:
-    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read
-    whether they opted out; held until this transaction ends. Opting out writes the same row."""
+def _locked_contact(session: Session, contact_id: int) -> Contact | None:
+    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read the
+    row as it is now; held until this transaction ends. Opting out writes the same row."""
     session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
                     .execution_options(synchronize_session=False))
-    return bool(session.scalar(select(Contact.opted_out).where(Contact.id == contact_id)))
+    return session.get(Contact, contact_id, populate_existing=True)
 
 
 def _block_opted_out(session: Session, message_id: int) -> None:

@@ -95,18 +95,12 @@ def next_allowed_time(now: datetime, zone: str) -> datetime | None:
     return datetime.combine(day, QUIET_END, tzinfo=tz).astimezone(now.tzinfo)
 
 
-def pick_sender(session: Session, contact: Contact, category: str) -> SendingNumber | None:
-    """The account number registered for `category`: the one the contact last texted, if it qualifies
-    (they know it); otherwise the one whose pacing slot opens first, so a burst spreads over them."""
+def pick_sender(session: Session, contact: Contact, category: str, last_to: str | None) -> SendingNumber | None:
+    """The account number registered for `category`: the one the contact last texted (`last_to`), if it
+    qualifies (they know it); otherwise the one whose pacing slot opens first, so a burst spreads over them."""
     numbers = pacing.numbers_for(session, contact.account_id, category)
     if not numbers:
         return None
-    last_to = session.scalar(
-        select(Message.to_number)
-        .where(Message.contact_id == contact.id, Message.direction == "inbound")
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
     sticky = next((n for n in numbers if n.phone == last_to), None)
     if sticky is not None or len(numbers) == 1:
         return sticky or numbers[0]
@@ -116,14 +110,15 @@ def pick_sender(session: Session, contact: Contact, category: str) -> SendingNum
         return numbers[0]
 
 
-def _in_conversation(session: Session, contact: Contact, now: datetime) -> bool:
-    last_inbound = session.scalar(
-        select(Message.created_at)
+def _last_inbound(session: Session, contact: Contact) -> tuple[str | None, datetime | None]:
+    """The number the contact last texted and when (both None if they never did): one read for both rules."""
+    row = session.execute(
+        select(Message.to_number, Message.created_at)
         .where(Message.contact_id == contact.id, Message.direction == "inbound")
         .order_by(Message.id.desc())
         .limit(1)
-    )
-    return last_inbound is not None and now - last_inbound <= CONVERSATION_WINDOW
+    ).first()
+    return (row.to_number, row.created_at) if row is not None else (None, None)
 
 
 def _is_duplicate(session: Session, contact: Contact, body: str, now: datetime) -> bool:
@@ -185,14 +180,15 @@ def check_sendability(
     if category == "marketing" and contact.marketing_opt_in != "confirmed" and not compliance_reply:
         reasons.append(NO_CONSENT)
         details.append("marketing texts need the contact's written opt-in (they have not replied YES to one)")
-    number = pick_sender(session, contact, category)
+    last_to, last_inbound_at = _last_inbound(session, contact)
+    number = pick_sender(session, contact, category, last_to)
     if number is None:
         reasons.append(SENDER_NOT_REGISTERED)
         details.append(f"none of the account's numbers is registered for {category} texts")
     if (
         quiet_hours
         and not compliance_reply
-        and (category == "marketing" or not _in_conversation(session, contact, now))
+        and (category == "marketing" or last_inbound_at is None or now - last_inbound_at > CONVERSATION_WINDOW)
     ):
         zone = recipient_timezone(contact, account)
         retry_at = next_allowed_time(now, zone)
