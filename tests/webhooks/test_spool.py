@@ -174,3 +174,17 @@ def test_a_line_that_can_never_be_stored_is_set_aside_and_the_rest_stored(sessio
 def _parsed(sid: str, body: str) -> dict:
     return {"to": "+14155550100", "from_": "+14155550134", "body": body, "provider_sid": sid, "media": [],
             "messaging_service_sid": None, "opt_out_type": None}
+
+
+def test_a_text_replayed_after_a_newer_one_leaves_the_thread_at_the_newer(session, client, spool_dir) -> None:
+    from inbox.models import Thread
+
+    make_tenant(session)
+    line = {"kind": "text", "received_at": "2026-11-23T10:00:00+00:00", "fields": _parsed("SM" + "b" * 32, "older")}
+    spool_dir.mkdir(parents=True)
+    (spool_dir / f"{_dead_pid()}.jsonl").write_text(json.dumps(line) + "\n")
+    assert client.post(TEXTS, data=inbound_fields(sid="SM" + "c" * 32, body="newer")).status_code == 200
+    newer = _inbound(session)[0].created_at
+    spool.replay(SPOOL_HANDLERS)
+    assert [m.body for m in _inbound(session)] == ["newer", "older"]
+    assert session.scalar(select(Thread)).last_message_at == newer
