@@ -152,8 +152,7 @@ def _replay_file(path: Path, handlers: Mapping[str, Handler]) -> tuple[int, bool
         except Exception as exc:
             # The database (or Redis) is away again: keep the file for the next round.
             if database_unreachable(exc) or isinstance(exc, RedisError):
-                log.warning("spool %s: cannot store yet (%s); %d stored so far", path.name, type(exc).__name__,
-                            stored)
+                log.debug("spool %s: cannot store yet (%s)", path.name, exc)
                 return stored, False
             log.exception("spool %s: a line cannot be stored; set aside in unstored.jsonl", path.name)
             _set_aside(line, exc)
