@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import JSON, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, BigId, UTCDateTime, get_engine, get_sessionmaker, on_commit, utcnow
+from core.db import Base, BigId, UTCDateTime, database_unreachable, get_engine, get_sessionmaker, on_commit, utcnow
 from core.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,20 @@ def relay(limit: int = 500, now: datetime | None = None) -> int:
 
 
 def _relay_forever(stop: threading.Event) -> None:
+    database_away = False
     while not stop.wait(RELAY_EVERY_SECONDS):
         try:
             while relay() == 500:
                 pass
-        except Exception:  # the database is away too: try again next tick
-            log.exception("outbox relay failed")
+        except Exception as exc:  # try again next tick
+            if not database_unreachable(exc):
+                log.exception("outbox relay failed")
+            elif not database_away:  # one line per outage, not a traceback a second
+                log.warning("outbox relay: the database is unreachable (%s); waiting for it", type(exc).__name__)
+            database_away = database_unreachable(exc)
             time.sleep(RELAY_EVERY_SECONDS)
+        else:
+            database_away = False
 
 
 def start_relay() -> threading.Event:

@@ -163,7 +163,10 @@ def receive_sms(
     if thread.status in ("resolved", "snoozed"):
         thread.status = "open"
     thread.unread_count = (thread.unread_count or 0) + 1
-    thread.last_message_at = now
+    # A text kept while the database was away is stored later with the time it arrived: it never
+    # moves the thread's latest activity back behind a newer message.
+    if thread.last_message_at is None or thread.last_message_at < now:
+        thread.last_message_at = now
     session.flush()
     events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
     result = InboundResult(message=message, thread=thread, contact=contact)

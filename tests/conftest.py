@@ -129,3 +129,36 @@ def run_jobs() -> None:
 @pytest.fixture
 def worker():  # type: ignore[no-untyped-def]
     return run_jobs
+
+
+class DatabaseSwitch:
+    """Takes the database away for real: pooled connections are closed and every new connection
+    attempt fails with the driver's own OperationalError, as when the server is down."""
+
+    def __init__(self) -> None:
+        self.away = False
+
+    def refuse(self, dialect, _record, _cargs, _params):  # type: ignore[no-untyped-def]
+        if self.away:
+            raise dialect.loaded_dbapi.OperationalError("connection refused: the database is away (test)")
+
+    def take_away(self) -> None:
+        self.away = True
+        db.get_engine().dispose()
+
+    def bring_back(self) -> None:
+        self.away = False
+
+
+@pytest.fixture
+def database_switch() -> Iterator[DatabaseSwitch]:
+    from sqlalchemy import event
+
+    switch = DatabaseSwitch()
+    engine = db.get_engine()
+    event.listen(engine, "do_connect", switch.refuse)
+    try:
+        yield switch
+    finally:
+        switch.bring_back()
+        event.remove(engine, "do_connect", switch.refuse)

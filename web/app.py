@@ -33,6 +33,8 @@ from web.auth import build_session_auth
 from web.errors import http_error, redis_down, server_error, unstorable_value
 from web.realtime import ResilientPubSubBackend
 from web.wiring import wire
+from webhooks.spool import SpoolReplayer
+from webhooks.twilio import SPOOL_HANDLERS
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -111,6 +113,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def close_redis() -> None:
         await aredis.aclose()
 
+    # Webhooks kept on disk while the database was away are stored as soon as it answers again.
+    spool_replayer = SpoolReplayer(SPOOL_HANDLERS)
+
     app = Litestar(
         route_handlers=[*_route_handlers(), create_static_files_router(path="/static", directories=[HERE / "static"])],
         plugins=[
@@ -124,7 +129,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={NotAuthorizedException: _unauthorized, ValidationError: _validation_error,
                             RedisError: redis_down, DataError: unstorable_value, OverflowError: unstorable_value,
                             HTTPException: http_error, Exception: server_error},
-        on_shutdown=[close_redis],
+        on_startup=[spool_replayer.start],
+        on_shutdown=[close_redis, spool_replayer.stop],
         on_app_init=[session_auth.on_app_init],
         debug=False,
     )

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
 from sqlalchemy.engine import make_url
 
 from core.db import session_scope
@@ -26,6 +25,7 @@ from web.cli_setup import add_calendar_commands, add_number_commands, add_user_c
 from web.demo import seed
 from web.serving import claim_or_exit, serve, settings_for
 from web.wiring import wire
+from web.worker import TextdeskWorker
 
 EXIT_USAGE = 2
 WORKER_MAINTENANCE_SECONDS = 10
@@ -51,10 +51,10 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    # SimpleWorker runs jobs in this process: no fork, so the SQLAlchemy pool is never shared.
+    # Jobs run in this process; a job the database's absence interrupted runs again once it is back.
     # Maintenance every few seconds rather than RQ's ten minutes: it is what restarts the scheduler
     # after it died on a lost Redis connection, so delayed follow-ups fire again soon after Redis returns.
-    worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
+    worker = TextdeskWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
         start_recovery()  # texts a killed worker left behind

@@ -23,9 +23,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import text
 
-from core.db import get_engine
+from core.db import database_reachable
 from core.queue import QUEUE_NAMES, get_queue, get_redis
 from core.settings import get_settings
 
@@ -41,12 +40,12 @@ def healthz() -> dict[str, str]:
 
 def _check_database() -> str | None:
     try:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
-        log.warning("readyz: database unreachable", exc_info=True)
-        return "database unreachable"
-    return None
+        if database_reachable():
+            return None
+    except Exception:  # not a connection problem, but still not ready
+        log.warning("readyz: database check failed", exc_info=True)
+    log.warning("readyz: database unreachable")
+    return "database unreachable"
 
 
 def _check_redis() -> str | None:

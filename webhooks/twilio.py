@@ -1,7 +1,10 @@
 """Twilio's webhooks: inbound texts (`POST /webhooks/twilio/messages`) and delivery status
 callbacks (`POST /webhooks/twilio/status`).
 
-Each request is checked, parsed and handed to the inbox; nothing else happens here.
+Each request is checked, parsed and handed to the inbox; nothing else happens here. When the
+database does not answer, a checked and parsed webhook is kept in the spool (`webhooks/spool.py`)
+and answered 200 as usual, except a compliance text (STOP, START, HELP…), answered 503 for the
+provider to retry (see `_store_or_spool`).
 Signatures: `X-Twilio-Signature` is verified against TEXTDESK_PUBLIC_URL + path + query with
 TWILIO_AUTH_TOKEN; a missing or wrong one is a 403 and nothing is stored. With the `dev`
 provider and no token configured there is nothing to verify against, so unsigned requests are
@@ -13,18 +16,23 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Request, post
 from litestar.exceptions import HTTPException
 from litestar.response import Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.db import database_unreachable
 from core.settings import get_settings
 from inbox.accounts import ValidationError
-from inbox.inbound import MAX_BODY, UnknownRecipient, receive_sms
+from inbox.compliance import classify
+from inbox.inbound import MAX_BODY, InboundResult, UnknownRecipient, receive_sms
 from inbox.status import PROVIDER_STATUS, handle_callback
+from webhooks import spool
 from webhooks.openapi import TwilioMessageOperation, TwilioStatusOperation
 from webhooks.signatures import valid_twilio_signature
 
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10
+RETRY_AFTER_SECONDS = 5
 _SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -107,6 +116,74 @@ def _media(form: dict[str, str]) -> list[dict[str, str]]:
     return media
 
 
+def store_text(db: Session, fields: dict[str, Any], received_at: datetime | None = None) -> InboundResult:
+    """Store a parsed inbound text and commit: the one path for the webhook and the spool's replay."""
+    result = receive_sms(db, **fields, now=received_at)
+    db.commit()
+    return result
+
+
+def store_status(db: Session, fields: dict[str, Any], received_at: datetime | None = None) -> None:
+    """Apply a parsed status callback and commit (the webhook and the spool's replay)."""
+    handle_callback(db, **fields, now=received_at)
+    db.commit()
+
+
+def _replay_text(db: Session, fields: dict[str, Any], received_at: datetime) -> None:
+    try:
+        result = store_text(db, fields, received_at)
+    except (ValidationError, UnknownRecipient) as exc:  # what the webhook would have answered 4xx
+        db.rollback()
+        log.warning("spooled text %s not stored: %s", fields.get("provider_sid"), exc)
+        return
+    if result.duplicate:
+        log.info("spooled text %s was already stored", fields.get("provider_sid"))
+
+
+SPOOL_HANDLERS: dict[str, spool.Handler] = {"text": _replay_text, "status": store_status}
+
+
+def _rollback(db: Session) -> None:
+    try:
+        db.rollback()
+    except SQLAlchemyError:  # the connection is gone with the database; closing the session drops it
+        pass
+
+
+def _unavailable(detail: str) -> HTTPException:
+    return HTTPException(status_code=503, detail=detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _store_or_spool(db: Session, kind: str, fields: dict[str, Any]) -> None:
+    """Store now; if the database does not answer, keep the webhook in the spool and answer 200 all
+    the same. A compliance text is the exception: 503, so the provider retries it (see below)."""
+    try:
+        if kind == "text":
+            result = store_text(db, fields)
+            if result.duplicate:
+                log.info("repeat delivery of %s ignored", fields["provider_sid"])
+        else:
+            store_status(db, fields)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        _rollback(db)
+        if kind == "text" and classify(fields["body"], fields["opt_out_type"]) is not None:
+            # Strict STOP: once a STOP's webhook has answered, no text to that number may start, so a
+            # 200 must follow the committed opt-out, never a spooled one (a reply queued before it
+            # could still go out while it waits). 503 instead: with `#rc=5&rp=5xx` on the webhook
+            # URL Twilio retries it, and its Advanced Opt-Out has already recorded the STOP and
+            # blocks our sends to that number at the provider meanwhile.
+            log.warning("database unreachable: %s answered 503 for the provider to retry", fields["provider_sid"])
+            raise _unavailable("the database is unavailable; try again shortly") from None
+        log.warning("database unreachable: %s %s kept in the spool", kind, fields["provider_sid"])
+        try:
+            spool.append(kind, fields)
+        except OSError:
+            log.exception("spool unavailable too: %s answered 503", fields["provider_sid"])
+            raise _unavailable("the database and the spool are unavailable; try again shortly") from None
+
+
 @post("/webhooks/twilio/messages", sync_to_thread=True, status_code=200, operation_class=TwilioMessageOperation)
 def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -> Response[str]:
     """An inbound text: verified, parsed, stored once, compliance first; answers empty TwiML."""
@@ -118,27 +195,16 @@ def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -
     text = form.get("Body", "")
     if len(text) > MAX_BODY:
         raise Rejected(status_code=400, detail=f"Body: is {len(text)} characters; at most {MAX_BODY}")
-    media = _media(form)
+    parsed = {"to": to, "from_": from_, "body": text, "provider_sid": sid, "media": _media(form),
+              "messaging_service_sid": _sid(form, "MessagingServiceSid"), "opt_out_type": _one(form, "OptOutType")}
     try:
-        result = receive_sms(
-            db,
-            to=to,
-            from_=from_,
-            body=text,
-            provider_sid=sid,
-            media=media,
-            messaging_service_sid=_sid(form, "MessagingServiceSid"),
-            opt_out_type=_one(form, "OptOutType"),
-        )
+        _store_or_spool(db, "text", parsed)
     except ValidationError as exc:
         db.rollback()
         raise Rejected(status_code=400, detail=str(exc)) from None
     except UnknownRecipient as exc:
         db.rollback()
         raise Rejected(status_code=404, detail=str(exc)) from None
-    db.commit()
-    if result.duplicate:
-        log.info("repeat delivery of %s ignored", sid)
     return _twiml()
 
 
@@ -155,8 +221,7 @@ def status_callback(request: Request[Any, Any, Any], db: Session, body: bytes) -
     error_code = _one(form, "ErrorCode")
     if error_code is not None and not error_code.isdigit():
         raise Rejected(status_code=400, detail="ErrorCode: must be a number")
-    handle_callback(db, sid, status, error_code)
-    db.commit()
+    _store_or_spool(db, "status", {"provider_sid": sid, "provider_status": status, "error_code": error_code})
     return _twiml()
 
 
