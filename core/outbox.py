@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy import JSON, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, BigId, UTCDateTime, get_engine, get_sessionmaker, on_commit, utcnow
+from core.periodic import start_periodic
 from core.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -88,18 +88,11 @@ def relay(limit: int = 500, now: datetime | None = None) -> int:
     return done
 
 
-def _relay_forever(stop: threading.Event) -> None:
-    while not stop.wait(RELAY_EVERY_SECONDS):
-        try:
-            while relay() == 500:
-                pass
-        except Exception:  # the database is away too: try again next tick
-            log.exception("outbox relay failed")
-            time.sleep(RELAY_EVERY_SECONDS)
+def _relay_all() -> None:
+    while relay() == 500:
+        pass
 
 
 def start_relay() -> threading.Event:
     """Run the relay in a daemon thread of this process (a worker); set the event to stop it."""
-    stop = threading.Event()
-    threading.Thread(target=_relay_forever, args=(stop,), name="textdesk-outbox", daemon=True).start()
-    return stop
+    return start_periodic("textdesk-outbox", RELAY_EVERY_SECONDS, _relay_all)

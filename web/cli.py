@@ -57,15 +57,16 @@ def cmd_worker(args: argparse.Namespace) -> None:
     worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
-        start_recovery()  # texts a killed worker left behind
         start_webhook_reconciler()  # outbound webhooks likewise
     except RedisError:
         print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
     relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers
+    recovery = start_recovery()  # texts a killed worker left behind, on this worker's own clock
     try:
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     finally:
         relay.set()
+        recovery.set()
 
 
 def _in_session(fn: Callable[[Any], Any]) -> Any:
