@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 from core.db import session_scope
 from core.migrate import upgrade
 from core.outbox import start_relay
-from core.queue import QUEUE_NAMES, get_redis
+from core.periodic import start_periodic
+from core.queue import QUEUE_NAMES, get_redis, release_dead_scheduler_locks
 from core.settings import SettingsError, get_settings
 from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user, rotate_webhook_secret
@@ -29,6 +30,7 @@ from web.wiring import wire
 
 EXIT_USAGE = 2
 WORKER_MAINTENANCE_SECONDS = 10
+SCHEDULER_WATCH_SECONDS = 5
 JSON_HELP = "print one JSON object instead of text (for scripts)"
 
 
@@ -62,11 +64,13 @@ def cmd_worker(args: argparse.Namespace) -> None:
         print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
     relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers
     recovery = start_recovery()  # texts a killed worker left behind, on this worker's own clock
+    # A killed worker's scheduler lock is freed within seconds rather than a minute; maintenance takes it.
+    watch = start_periodic("textdesk-scheduler-watch", SCHEDULER_WATCH_SECONDS, release_dead_scheduler_locks)
     try:
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     finally:
-        relay.set()
-        recovery.set()
+        for thread in (relay, recovery, watch):
+            thread.set()
 
 
 def _in_session(fn: Callable[[Any], Any]) -> Any:
