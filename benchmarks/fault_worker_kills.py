@@ -37,6 +37,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
+from redis import Redis
+from rq.scheduler import RQScheduler
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +60,10 @@ class _QuietServer(ThreadingHTTPServer):
 class FakeTwilio:
     """Twilio's Messages resource, in a thread: what it accepted, when, and from which client port."""
 
-    def __init__(self, web_url: str = "") -> None:
-        self.web_url = web_url  # where status callbacks go (set once textdesk serves)
+    def __init__(self, refuse: float = 0.0) -> None:
+        self.web_url = ""  # where status callbacks go (set once textdesk serves)
+        self.refuse = refuse  # the share of texts answered 429 on their first attempt
+        self.refused: set[str] = set()
         self.accepted: list[dict[str, object]] = []
         self.in_flight: dict[int, float] = {}  # client port → when its POST arrived
         self.lookups = 0
@@ -88,6 +92,10 @@ class FakeTwilio:
                 try:
                     form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
                     time.sleep(random.uniform(0.05, 0.15))  # the provider's own latency
+                    if form["Body"] not in fake.refused and random.random() < fake.refuse:
+                        fake.refused.add(form["Body"])  # not accepted: textdesk's retry (RQ's scheduler) resends it
+                        self._answer(429, {"code": 20429, "message": "Too Many Requests", "status": 429})
+                        return
                     item = {"sid": "SM" + uuid.uuid4().hex, "to": form["To"], "from": form.get("From"),
                             "body": form["Body"], "status": "queued", "direction": "outbound-api",
                             "date_sent": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
@@ -166,11 +174,21 @@ def _pick_victim(workers: list[subprocess.Popen[bytes]], fake: FakeTwilio) -> tu
     while time.monotonic() < deadline:
         with fake.lock:
             busy = set(fake.in_flight)
-        for i, worker in enumerate(workers):
-            if busy & _socket_ports(worker.pid):
+        for i in random.sample(range(len(workers)), len(workers)):
+            if busy & _socket_ports(workers[i].pid):
                 return i, True
         time.sleep(0.01)
     return random.randrange(len(workers)), False
+
+
+def _holds_scheduler(redis: Redis, worker: subprocess.Popen[bytes]) -> bool:
+    """Whether the RQ scheduler holding the queue's lock is this worker's (the process it forked)."""
+    owner = redis.get(RQScheduler.get_locking_key("default"))
+    pid = redis.hget(f"rq:scheduler:{owner.decode()}", "pid") if owner else None
+    try:
+        return pid is not None and os.getpgid(int(pid)) == worker.pid
+    except ProcessLookupError:
+        return False
 
 
 def _listening(log: Path, offset: int) -> bool:
@@ -192,14 +210,16 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--threads", type=int, default=40, help="customers (threads) the replies go to")
     parser.add_argument("--rate", type=float, default=2.5, help="replies per second")
+    parser.add_argument("--refuse", type=float, default=0.0,
+                        help="share of texts the fake answers 429 on their first attempt (retried by RQ's scheduler)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="textdesk-kills-"))
     redis_port = free_port()
     redis_process = start_redis(redis_port, tmp)
-    fake = FakeTwilio()
+    fake = FakeTwilio(args.refuse)
     env = {"TEXTDESK_SMS_PROVIDER": "twilio", "TWILIO_API_BASE": fake.url, "TWILIO_ACCOUNT_SID": ACCOUNT_SID}
     replies: dict[int, tuple[str, float]] = {}  # message id → (body, when the API answered 201)
-    kills: list[tuple[float, bool]] = []  # when, and whether a provider call was under way
+    kills: list[tuple[float, bool, bool]] = []  # when; during a provider call; with RQ's scheduler
     try:
         with Textdesk(tmp, args.database_url, f"redis://127.0.0.1:{redis_port}/0", workers=0, extra_env=env) as td:
             url = fake.web_url = td.urls[0]
@@ -242,12 +262,14 @@ def main() -> None:
                 while not all(_listening(tmp / f"worker{n}.log", since[n]) for n in range(2)):
                     time.sleep(0.05)  # a kill lands on a running worker, never on one still starting
                 victim, mid_call = _pick_victim(workers, fake)
+                had_scheduler = _holds_scheduler(Redis(port=redis_port), workers[victim])
                 td.kill_worker(workers[victim])
-                kills.append((time.time(), mid_call))
+                kills.append((time.time(), mid_call, had_scheduler))
                 since[victim] = (tmp / f"worker{victim}.log").stat().st_size
                 workers[victim] = td.start_worker(f"worker{victim}")
                 print(f"{time.monotonic() - start:5.1f} s: worker{victim} killed"
-                      f"{' during a provider call' if mid_call else ''}, restarted", flush=True)
+                      f"{' during a provider call' if mid_call else ''}"
+                      f"{' with the RQ scheduler' if had_scheduler else ''}, restarted", flush=True)
             sender.join()
             last_kill = kills[-1][0]
             engine = create_engine(td.database_url)
@@ -285,8 +307,9 @@ def main() -> None:
     if send_errors:
         print(f"replies refused by the API: {len(send_errors)}, first: {send_errors[0]}")
     sending_end = max((queued for _, queued in replies.values()), default=0.0)
-    print(f"kills: {len(kills)}, {sum(mid for _, mid in kills)} during a provider call, "
-          f"{sum(when <= sending_end for when, _ in kills)} while replies were still being sent")
+    print(f"kills: {len(kills)}, {sum(k[1] for k in kills)} during a provider call, {sum(k[2] for k in kills)} "
+          f"of the worker running RQ's scheduler, {sum(k[0] <= sending_end for k in kills)} while replies were "
+          f"still being sent; texts refused once (429) and retried: {len(fake.refused)}")
     print(f"replies stored {len(rows)} of {args.texts}; accepted by the provider {len(fake.accepted)} "
           f"({len(accepted_by_text)} distinct); duplicates {duplicates}; never sent {len(unsent)}; "
           f"row without the provider's sid {len(wrong_sid)}")
