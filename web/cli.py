@@ -30,6 +30,9 @@ from web.wiring import wire
 
 EXIT_USAGE = 2
 WORKER_MAINTENANCE_SECONDS = 10
+# An idle RQ worker waits for a job worker_ttl - 15 s before its loop comes round to maintenance (RQ's
+# default: 405 s); 25 makes it 10 s, so an idle worker takes over a killed worker's scheduler promptly.
+WORKER_TTL_SECONDS = 25
 SCHEDULER_WATCH_SECONDS = 5
 JSON_HELP = "print one JSON object instead of text (for scripts)"
 
@@ -52,11 +55,16 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def cmd_worker(args: argparse.Namespace) -> None:
+def build_worker() -> SimpleWorker:
     # SimpleWorker runs jobs in this process: no fork, so the SQLAlchemy pool is never shared.
     # Maintenance every few seconds rather than RQ's ten minutes: it is what restarts the scheduler
     # after it died on a lost Redis connection, so delayed follow-ups fire again soon after Redis returns.
-    worker = SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
+    return SimpleWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS,
+                        worker_ttl=WORKER_TTL_SECONDS)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    worker = build_worker()
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
         start_webhook_reconciler()  # outbound webhooks likewise

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from rq.scheduler import RQScheduler
 
 from core.queue import SCHEDULER_LOCK_TTL, enqueue, get_queue, get_redis, release_dead_scheduler_locks
+from web.cli import WORKER_MAINTENANCE_SECONDS, build_worker
 
 LOCK = RQScheduler.get_locking_key("default")
 
@@ -33,3 +34,9 @@ def test_delayed_jobs_run_again_once_a_dead_schedulers_lock_is_released(worker) 
     worker()
     assert job.get_status(refresh=True) == "finished"
     assert get_queue().count == 0
+
+
+def test_an_idle_worker_comes_round_to_its_maintenance_every_maintenance_interval() -> None:
+    # Maintenance (which takes a freed scheduler lock over) runs only between waits for a job.
+    worker = build_worker()
+    assert worker.dequeue_timeout <= WORKER_MAINTENANCE_SECONDS
