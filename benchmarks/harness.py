@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -80,10 +81,25 @@ class Textdesk:
             self._wait(self.urls[-1], self.processes[-1], n)
         if self.redis_url:
             for n in range(self.workers):
-                log = open(self.tmp / f"worker{n}.log", "wb")
-                self.processes.append(subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT,
-                                                       env=self.env, stdout=log, stderr=subprocess.STDOUT))
+                self.start_worker(f"worker{n}")
         return self
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        """A `textdesk worker` in a process group of its own (with the RQ scheduler it forks), logging to
+        `name`.log; stopped with the others on exit."""
+        log = open(self.tmp / f"{name}.log", "ab")
+        process = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], cwd=ROOT, env=self.env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def kill_worker(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL a worker and everything it forked at once, as when its machine or container is lost."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
     def _wait(self, url: str, process: subprocess.Popen[bytes], n: int) -> None:
         deadline = time.monotonic() + 90

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import JSON, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, BigId, UTCDateTime, database_unreachable, get_engine, get_sessionmaker, on_commit, utcnow
+from core.db import Base, BigId, UTCDateTime, get_engine, get_sessionmaker, on_commit, utcnow
+from core.periodic import start_periodic
 from core.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -88,25 +88,11 @@ def relay(limit: int = 500, now: datetime | None = None) -> int:
     return done
 
 
-def _relay_forever(stop: threading.Event) -> None:
-    database_away = False
-    while not stop.wait(RELAY_EVERY_SECONDS):
-        try:
-            while relay() == 500:
-                pass
-        except Exception as exc:  # try again next tick
-            if not database_unreachable(exc):
-                log.exception("outbox relay failed")
-            elif not database_away:  # one line per outage, not a traceback a second
-                log.warning("outbox relay: the database is unreachable (%s); waiting for it", type(exc).__name__)
-            database_away = database_unreachable(exc)
-            time.sleep(RELAY_EVERY_SECONDS)
-        else:
-            database_away = False
+def _relay_all() -> None:
+    while relay() == 500:
+        pass
 
 
 def start_relay() -> threading.Event:
     """Run the relay in a daemon thread of this process (a worker); set the event to stop it."""
-    stop = threading.Event()
-    threading.Thread(target=_relay_forever, args=(stop,), name="textdesk-outbox", daemon=True).start()
-    return stop
+    return start_periodic("textdesk-outbox", RELAY_EVERY_SECONDS, _relay_all)

@@ -21,6 +21,7 @@ from redis.retry import Retry
 from rq import Queue, Repeat
 from rq import Retry as JobRetry
 from rq.job import Job
+from rq.scheduler import RQScheduler
 
 from core.settings import get_settings, on_reset
 
@@ -102,6 +103,30 @@ def ensure_repeating(job: str, job_id: str, every_seconds: int, delay_seconds: i
     enqueue(job, job_id=job_id, at=datetime.now(UTC) + timedelta(seconds=delay_seconds),
             repeat=Repeat(times=1_000_000, interval=every_seconds))
     return True
+
+
+# A worker's RQ scheduler (interval 1 s) refreshes its queue's lock to 61 s every second. A lock not
+# refreshed for this long belongs to a scheduler that died with its worker (SIGKILL, a lost machine),
+# and would otherwise keep every other worker's scheduler out, and every delayed job (a retry, a paced
+# text, a follow-up) waiting, for the rest of its minute.
+SCHEDULER_LOCK_TTL, SCHEDULER_SILENT_SECONDS = 61, 10
+_RELEASE_SILENT_LOCK = """
+local ttl = redis.call('TTL', KEYS[1])
+if ttl >= 0 and ttl <= tonumber(ARGV[1]) then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def release_dead_scheduler_locks() -> list[str]:
+    """Free each queue's scheduler lock whose holder stopped refreshing it (atomically, so a live
+    holder's refresh is never undone); a worker's maintenance then takes it over. The queues freed."""
+    redis = get_redis()
+    release = redis.register_script(_RELEASE_SILENT_LOCK)
+    freed = [name for name in QUEUE_NAMES if release(keys=[RQScheduler.get_locking_key(name)],
+                                                     args=[SCHEDULER_LOCK_TTL - SCHEDULER_SILENT_SECONDS])]
+    if freed:
+        log.warning("released the scheduler lock of %s: its worker stopped refreshing it", ", ".join(freed))
+    return freed
 
 
 _repeats_checked: dict[str, float] = {}

@@ -195,8 +195,18 @@ def send_claimed(claimed: Claimed) -> dict[str, Any]:
             apply_pending(session, message)
     if failure is not None:
         return _failed(message_id, failure)
+    _apply_late_callback(message_id)
     log.info("message %s sent as %s", message_id, result.sid)
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
+
+
+def _apply_late_callback(message_id: int) -> None:
+    """A status callback that came while the send's transaction was open found no row and was kept
+    in Redis after the send had looked: apply it now that the provider id is committed."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is not None:
+            apply_pending(session, message)
 
 
 def _locked_contact(session: Session, contact_id: int) -> Contact | None:

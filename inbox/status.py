@@ -136,7 +136,13 @@ def handle_callback(
     message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
     if message is None:
         _remember(provider_sid, status, error_code)
-        return None
+        # The send may have committed its id, and looked for kept callbacks, since the look above:
+        # look again in a fresh snapshot (nothing was written here), so one of the two applies it.
+        session.commit()
+        message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
+        if message is not None:
+            apply_pending(session, message)
+        return message
     apply_status(session, message, status, error_code, now)
     return message
 

@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from core.db import session_scope
 from core.migrate import upgrade
 from core.outbox import start_relay
-from core.queue import QUEUE_NAMES, get_redis
+from core.periodic import start_periodic
+from core.queue import QUEUE_NAMES, get_redis, release_dead_scheduler_locks
 from core.settings import SettingsError, get_settings
 from followups.scheduling import start_reconciler
 from inbox.accounts import ValidationError, add_number, create_account, create_token, create_user, rotate_webhook_secret
@@ -29,6 +30,10 @@ from web.worker import TextdeskWorker
 
 EXIT_USAGE = 2
 WORKER_MAINTENANCE_SECONDS = 10
+# An idle RQ worker waits for a job worker_ttl - 15 s before its loop comes round to maintenance (RQ's
+# default: 405 s); 25 makes it 10 s, so an idle worker takes over a killed worker's scheduler promptly.
+WORKER_TTL_SECONDS = 25
+SCHEDULER_WATCH_SECONDS = 5
 JSON_HELP = "print one JSON object instead of text (for scripts)"
 
 
@@ -50,22 +55,31 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def build_worker() -> TextdeskWorker:
+    # Jobs run in this process (no fork, so the SQLAlchemy pool is never shared); a job the database's
+    # absence interrupted runs again once it is back. Maintenance every few seconds rather than RQ's ten
+    # minutes: it is what restarts the scheduler after it died on a lost Redis connection, so delayed
+    # follow-ups fire again soon after Redis returns.
+    return TextdeskWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS,
+                          worker_ttl=WORKER_TTL_SECONDS)
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
-    # Jobs run in this process; a job the database's absence interrupted runs again once it is back.
-    # Maintenance every few seconds rather than RQ's ten minutes: it is what restarts the scheduler
-    # after it died on a lost Redis connection, so delayed follow-ups fire again soon after Redis returns.
-    worker = TextdeskWorker(list(QUEUE_NAMES), connection=get_redis(), maintenance_interval=WORKER_MAINTENANCE_SECONDS)
+    worker = build_worker()
     try:
         start_reconciler()  # follow-ups whose job went missing while no worker (or Redis) was up
-        start_recovery()  # texts a killed worker left behind
         start_webhook_reconciler()  # outbound webhooks likewise
     except RedisError:
         print("textdesk: redis is not answering yet; the worker waits for it", file=sys.stderr, flush=True)
     relay = start_relay()  # jobs committed while Redis was away reach RQ as soon as it answers
+    recovery = start_recovery()  # texts a killed worker left behind, on this worker's own clock
+    # A killed worker's scheduler lock is freed within seconds rather than a minute; maintenance takes it.
+    watch = start_periodic("textdesk-scheduler-watch", SCHEDULER_WATCH_SECONDS, release_dead_scheduler_locks)
     try:
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     finally:
-        relay.set()
+        for thread in (relay, recovery, watch):
+            thread.set()
 
 
 def _in_session(fn: Callable[[Any], Any]) -> Any:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import httpx
+from rq.scheduler import RQScheduler
 from sqlalchemy import update
 
 import inbox.delivery
+import inbox.recovery
 from core.db import utcnow
 from core.queue import get_redis
 from inbox.delivery import deliver_message
 from inbox.models import Message
-from inbox.recovery import recover_deliveries
+from inbox.recovery import recover_deliveries, start_recovery
 from inbox.sending import send_text
 from tests.factories import make_tenant
 from tests.inbox.helpers import daytime_zone, make_thread
@@ -91,3 +94,27 @@ def test_a_slow_run_whose_text_was_recovered_meanwhile_does_not_send_it_too(sess
         assert deliver_message(message.id)["result"] == "claimed elsewhere"
     worker()
     assert sent.call_count == 1
+
+
+def test_recovery_runs_in_each_worker_even_while_a_killed_worker_holds_the_rq_scheduler(
+        session, worker, twilio, monkeypatch) -> None:  # noqa: F811
+    sent = twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
+    twilio.get(API).mock(return_value=listed())
+    message = reply(session)
+    killed_while_sending(session, message)
+    # What a SIGKILLed worker's scheduler leaves for a minute: no other worker can schedule a repeating job.
+    get_redis().set(RQScheduler.get_locking_key("default"), "scheduler-of-a-killed-worker", ex=60)
+    monkeypatch.setattr(inbox.recovery, "RECOVER_EVERY_SECONDS", 1)
+    stop = start_recovery()
+    try:
+        for _ in range(100):  # a bounded wait for the recovery to come round, not a timing check
+            session.expire_all()
+            if session.get(Message, message.id).status == "queued":
+                break
+            time.sleep(0.1)
+        assert session.get(Message, message.id).status == "queued"  # back for a worker to send, once
+    finally:
+        stop.set()
+    worker()
+    session.expire_all()
+    assert (session.get(Message, message.id).provider_sid, sent.call_count) == (MSG_SID, 1)
