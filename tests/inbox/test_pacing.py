@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from itertools import pairwise
 
 import httpx
 
@@ -41,8 +40,10 @@ def test_delivery_keeps_each_number_within_its_rate(session, worker, twilio) -> 
         worker()  # texts whose slot is over a second away come back at their time
         time.sleep(0.05)
     assert len(calls) == 10
-    gaps = [b - a for (a, _), (b, _) in pairwise(calls)]
-    assert min(gaps) >= 1 / 4 - 0.01, gaps  # 4 per second, never faster
+    # 4 per second, never faster: any five calls in a row span a second. (Measured over a second, as
+    # carriers count, so a call's own jitter between its slot and the provider cannot fail it.)
+    spans = [calls[i + 4][0] - calls[i][0] for i in range(len(calls) - 4)]
+    assert min(spans) >= 1 - 0.05, spans
     session.expire_all()
     assert {session.get(Message, m.id).provider_sid for m in messages} == {sid for _, sid in calls}
 
