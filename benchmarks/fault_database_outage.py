@@ -40,9 +40,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.fault_redis_outage import _when, start_redis  # noqa: E402
-from benchmarks.harness import AUTH_TOKEN, BUSINESS, Textdesk, free_port  # noqa: E402
-from webhooks.signatures import twilio_signature  # noqa: E402
+from benchmarks.fault_redis_outage import _when, post_text, start_redis  # noqa: E402
+from benchmarks.harness import Textdesk, free_port  # noqa: E402
 
 SLOW_NUMBER = "+14155550101"  # 1 text per second: the rep's replies are paced across the cut
 DOWN_AT, RUN_FOR, REPLIES = 10.0, 50.0, 5
@@ -95,18 +94,6 @@ class CuttableProxy:
 
     def cut(self) -> None:
         asyncio.run_coroutine_threadsafe(self._cut(), self.loop).result(10)
-
-
-def post_text(client: httpx.Client, url: str, public_url: str, sid: str, sender: str, body: str,
-              to: str = BUSINESS) -> int:
-    form = [("MessageSid", sid), ("AccountSid", "AC" + "0" * 32), ("From", sender), ("To", to),
-            ("Body", body), ("NumMedia", "0")]
-    signature = twilio_signature(AUTH_TOKEN, public_url + "/webhooks/twilio/messages", form)
-    try:
-        return client.post(f"{url}/webhooks/twilio/messages", data=dict(form),
-                           headers={"X-Twilio-Signature": signature}, timeout=30).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 def main() -> None:
