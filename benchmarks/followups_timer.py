@@ -204,14 +204,14 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
     from rq.registry import FailedJobRegistry
 
     from core.queue import get_queue, get_redis
-    from followups.scheduling import job_id, job_missing
+    from followups.scheduling import job_id, sweep_missing
 
     with db.session_scope() as s:
         rows = s.scalars(select(Followup).where(Followup.status == "scheduled")).all()
-        # Lost: a follow-up still scheduled with no job that would ever send it (an ended job is
-        # re-enqueued by the reconciler). Anything else was merely not done when the benchmark stopped.
-        lost = sum(1 for f in rows if not Job.exists(job_id(f.id, f.due_at), connection=get_redis()))
-        stale = sum(1 for f in rows if job_missing(get_redis(), f, db.utcnow())) - lost
+        # Lost: a follow-up still scheduled with no sweep that would ever send it (an ended sweep is
+        # put back by the reconciler). Anything else was merely not done when the benchmark stopped.
+        lost = sum(1 for f in rows if not Job.exists(job_id(f.due_at), connection=get_redis()))
+        stale = sum(1 for f in rows if sweep_missing(get_redis(), f.due_at, db.utcnow())) - lost
     pending = len(rows) - lost
     failed = FailedJobRegistry(queue=get_queue())
     errors = Counter((failed.get_queue().fetch_job(j).exc_info or "?").strip().splitlines()[-1][:120]

@@ -1,14 +1,17 @@
-"""RQ jobs of follow-ups: sending one (re-checking everything at send time) and the reconciler.
+"""RQ jobs of follow-ups: the sweep that sends the due ones (re-checking everything at send time)
+and the reconciler.
 
-Job functions take ids and re-read the row: fifteen minutes is long enough for the customer to
+Each follow-up is read again when it is sent: fifteen minutes is long enough for the customer to
 have replied, opted out or booked alone.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime
 
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,9 +20,8 @@ from bookings.models import BookingSession
 from core import hooks
 from core.db import session_scope, utcnow
 from core.settings import get_settings
-from followups import links, templates
+from followups import links, scheduling, templates
 from followups.models import Followup, FollowupVariant
-from followups.scheduling import enqueue_send_on_commit, reconcile
 from followups.service import cancel, followup_json, recently_sent
 from inbox import events, sending
 from inbox.contacts import thread_for
@@ -70,12 +72,42 @@ def _stopped(session: Session, followup: Followup, booking: BookingSession | Non
 
 def _defer(session: Session, followup: Followup, until: datetime) -> dict[str, object]:
     """Quiet hours: deferred, not dropped — a new job at the recipient's 8:00."""
-    followup.due_at = until
+    followup.due_at, followup.lease_until = until, None
     followup.detail = "deferred by quiet hours"
-    enqueue_send_on_commit(session, followup.id, followup.due_at)
+    scheduling.enqueue_sweep_on_commit(session, followup.due_at)
     events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup),
                 thread_id=followup.thread_id)
     return {"followup": followup.id, "outcome": "deferred", "until": followup.due_at.isoformat()}
+
+
+def send_due_followups() -> dict[str, object]:
+    """RQ job, the sweep: lease a batch of due follow-ups and send each. A full batch first puts the
+    next sweep on RQ, so another worker takes the following batch meanwhile; rows this run did not
+    get to (it failed) go back for the retry."""
+    with session_scope() as session:
+        ids = scheduling.lease_due(session, utcnow())
+    if len(ids) == scheduling.BATCH:
+        try:
+            scheduling.enqueue_next_sweep(ids[-1])
+        except (RedisError, OSError):  # this batch still goes; the reconciler puts the next sweep on RQ
+            log.warning("could not put the next follow-up sweep on RQ; the reconciler will")
+    outcomes: Counter[str] = Counter()
+    try:
+        for followup_id in ids:
+            outcomes[str(send_followup(followup_id)["outcome"])] += 1
+    except BaseException:
+        _give_back(ids[sum(outcomes.values()):])
+        raise
+    return {"leased": len(ids), **outcomes}
+
+
+def _give_back(followup_ids: list[int]) -> None:
+    try:
+        with session_scope() as session:
+            scheduling.release(session, followup_ids)
+    except Exception:  # the database is away too: the leases end on their own
+        log.warning("could not release %d follow-up leases; they end in %d s", len(followup_ids),
+                    scheduling.LEASE_SECONDS)
 
 
 def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[str, object]:
@@ -96,8 +128,8 @@ def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[s
     followup = session.get(Followup, followup_id)
     if followup is None or followup.status != "scheduled":
         return {"followup": followup_id, "outcome": "skipped"}
-    if followup.due_at > at + timedelta(seconds=1):  # an old job for a due time that moved
-        enqueue_send_on_commit(session, followup.id, followup.due_at)
+    if followup.due_at > at + scheduling.DUE_EARLY:  # a due time that moved after the row was taken
+        scheduling.enqueue_sweep_on_commit(session, followup.due_at)
         return {"followup": followup_id, "outcome": "not_due"}
     # Held for the whole transaction: the session's identity map keeps only referenced rows, and the
     # events and hooks below look the booking session up again.
@@ -212,7 +244,7 @@ def reconcile_followups() -> dict[str, int]:
     """Periodic (RQ Repeat): enqueue scheduled follow-ups whose job is missing."""
     try:
         with session_scope() as session:
-            return reconcile(session)
+            return scheduling.reconcile(session)
     except Exception:  # the next run retries; a failure must not end the repeat chain
         log.exception("follow-up reconciler failed")
         return {"checked": 0, "enqueued": 0, "errors": 1}

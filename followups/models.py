@@ -38,7 +38,7 @@ class FollowupVariant(Base):
 
 
 class Followup(Base):
-    """The source of truth for one follow-up; the RQ job only carries its id."""
+    """The source of truth for one follow-up; RQ only says when to look for due ones."""
 
     __tablename__ = "followups"
     __table_args__ = (Index("ix_followups_status_due", "status", "due_at"),)
@@ -57,6 +57,8 @@ class Followup(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(32))
     sent_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A sweep that took this due row holds it until then; a sweep that died leaves it to the next.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

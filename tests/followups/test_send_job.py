@@ -59,8 +59,8 @@ def test_followup_enqueued_twice_sends_once(client, session, worker) -> None:
     daytime_contact(session, tenant)
     post_event(client, tenant, event(occurred_at=past_due(tenant)))
     followup = _followup(session)
-    scheduling.enqueue_send(followup.id, followup.due_at)  # same id: replaces
-    queue.get_queue().enqueue(scheduling.SEND_JOB, followup.id)  # a different job for the same row
+    scheduling.enqueue_sweep(followup.due_at)  # same id: replaces
+    queue.get_queue().enqueue(scheduling.SWEEP_JOB)  # a second sweep finds the row taken
     worker()
     assert send_followup(followup.id)["outcome"] == "skipped"
     assert _followup(session).status == "sent" and len(_outbound(session)) == 1
@@ -132,7 +132,7 @@ def test_quiet_hours_defer_the_followup_to_8am_local(client, session, worker) ->
     followup = _followup(session)
     assert followup.status == "scheduled"
     assert followup.due_at == datetime(2026, 11, 21, 8, 0, tzinfo=ZoneInfo("America/Chicago"))
-    assert job_id(followup.id, followup.due_at) in ScheduledJobRegistry(queue=queue.get_queue()).get_job_ids()
+    assert job_id(followup.due_at) in ScheduledJobRegistry(queue=queue.get_queue()).get_job_ids()
     # At 8:00 local it goes out.
     assert send_followup(followup.id, now=followup.due_at)["outcome"] == "sent"
     assert len(_outbound(session)) == 1

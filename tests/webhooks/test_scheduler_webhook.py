@@ -14,7 +14,7 @@ from bookings.models import Booking, BookingSession
 from core.db import utcnow
 from core.queue import get_queue
 from followups.models import Followup, SchedulerEvent, TrackedLink
-from followups.scheduling import job_id
+from followups.scheduling import SWEEP_JOB, job_id
 from inbox.models import Contact, Thread
 from tests.factories import make_tenant
 from tests.followups.helpers import event, post_event
@@ -38,8 +38,8 @@ def test_abandoned_event_schedules_one_followup_due_after_the_delay(client, sess
     assert response.json()["followup_id"] == followup.id
     assert followup.status == "scheduled" and followup.thread_id is not None
     scheduled = ScheduledJobRegistry(queue=get_queue()).get_job_ids()
-    assert job_id(followup.id, followup.due_at) in scheduled
-    assert get_queue().fetch_job(job_id(followup.id, followup.due_at)).args == (followup.id,)
+    assert job_id(followup.due_at) in scheduled
+    assert get_queue().fetch_job(job_id(followup.due_at)).func_name == SWEEP_JOB
 
 
 def test_followup_is_due_occurred_at_plus_the_accounts_delay(client, session) -> None:
