@@ -201,17 +201,19 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
     duplicates = sum(n - 1 for n in per_contact.values() if n > 1)
     statuses = Counter(f.status for f in followups)
     from rq.job import Job
-    from rq.registry import FailedJobRegistry
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
 
     from core.queue import get_queue, get_redis
-    from followups.scheduling import job_id, sweep_missing
+    from followups.scheduling import SWEEP_JOB, job_id
 
     with db.session_scope() as s:
         rows = s.scalars(select(Followup).where(Followup.status == "scheduled")).all()
         # Lost: a follow-up still scheduled with no sweep that would ever send it (an ended sweep is
         # put back by the reconciler). Anything else was merely not done when the benchmark stopped.
         lost = sum(1 for f in rows if not Job.exists(job_id(f.due_at), connection=get_redis()))
-        stale = sum(1 for f in rows if sweep_missing(get_redis(), f.due_at, db.utcnow())) - lost
+    queue = get_queue()
+    sweeps = sum(1 for job in queue.get_jobs() + [queue.fetch_job(j) for j in StartedJobRegistry(queue=queue)
+                                                  .get_job_ids()] if job is not None and job.func_name == SWEEP_JOB)
     pending = len(rows) - lost
     failed = FailedJobRegistry(queue=get_queue())
     errors = Counter((failed.get_queue().fetch_job(j).exc_info or "?").strip().splitlines()[-1][:120]
@@ -232,7 +234,7 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
     print(f"lag due -> provider accepted:            p50 {percentile(sent_lag, .5):.3f} s  "
           f"p99 {percentile(sent_lag, .99):.3f} s  max {max(sent_lag, default=float('nan')):.3f} s")
     print(f"duplicates: {duplicates}   lost: {lost}   still pending when it stopped: {pending} follow-ups, "
-          f"{undelivered} texts ({stale} waiting for the reconciler after a failed run)")
+          f"{undelivered} texts ({sweeps} sweeps queued or running)")
     for error, n in errors.most_common(3):
         print(f"  failed job runs ({n}): {error}")
     over = False

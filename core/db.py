@@ -7,14 +7,18 @@ registered with `on_commit` and run after the session commits; a rollback drops 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -73,10 +77,71 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class _QueuedWriter(sqlite3.Connection):
+    """SQLite admits one writer at a time and makes the others poll with growing sleeps (up to 100 ms),
+    so under load the lock mostly goes back to whoever just had it while the others sleep through the
+    moments it is free. So each write transaction of every textdesk process first takes an exclusive
+    flock on `<database>-writer`, where the kernel queues the waiters and wakes the next one as soon as
+    the holder commits or rolls back. Reads never wait (WAL)."""
+
+    queue_path = ""
+    _fd: int | None = None
+
+    def join_queue(self) -> None:
+        thread = threading.get_ident()
+        if self._fd is not None or thread in _writers:
+            return  # holding it, or nested in this thread's own write: SQLite's busy timeout decides
+        self._fd = os.open(self.queue_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        _writers[thread] = self
+
+    def _leave_queue(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+            for thread in [t for t, c in list(_writers.items()) if c is self]:
+                _writers.pop(thread, None)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave_queue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave_queue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_queue()
+
+
+_writers: dict[int, _QueuedWriter] = {}  # thread → the connection through which it holds the queue
+
+
+def _join_write_queue(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Before the statement that opens a write transaction (the driver begins one before DML)."""
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction and statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        dbapi_connection.join_queue()
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        database = make_url(url).database
+        connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 10}
+        queued = bool(database) and database != ":memory:"
+        if queued:
+            connect_args["factory"] = type("QueuedWriter", (_QueuedWriter,), {"queue_path": f"{database}-writer"})
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if queued:
+            event.listen(engine, "before_cursor_execute", _join_write_queue)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
