@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,11 +21,12 @@ from core import hooks
 from core.db import session_scope, utcnow
 from core.settings import get_settings
 from followups import links, scheduling, templates
-from followups.models import Followup, FollowupVariant
-from followups.service import cancel, followup_json, recently_sent
+from followups.facts import SweepFacts, load
+from followups.models import Followup
+from followups.service import cancel, followup_json
 from inbox import events, sending
 from inbox.contacts import thread_for
-from inbox.delivery import Claimed, claim_for_sending, send_claimed
+from inbox.delivery import Claimed, claim_for_sending, hand_back, send_claimed
 from inbox.models import Account, Contact, Message, Thread
 
 log = logging.getLogger(__name__)
@@ -38,19 +39,6 @@ def _parse_now(now: datetime | str | None) -> datetime:
     return now or utcnow()
 
 
-def _conversation_started(session: Session, followup: Followup) -> str | None:
-    """'inbound_reply' or 'csr_replied' if someone already texted on the thread since the abandonment."""
-    if followup.thread_id is None:
-        return None
-    rows = session.execute(select(Message.direction, Message.sender).where(
-        Message.thread_id == followup.thread_id, Message.created_at > followup.created_at)).all()
-    if any(direction == "inbound" for direction, _ in rows):
-        return "inbound_reply"
-    if any(direction == "outbound" and sender in ("csr", "agent") for direction, sender in rows):
-        return "csr_replied"
-    return None
-
-
 def _block(session: Session, followup: Followup, reason: str, detail: str | None) -> dict[str, object]:
     followup.status, followup.block_reason, followup.detail = "blocked", reason, detail
     events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup),
@@ -58,12 +46,13 @@ def _block(session: Session, followup: Followup, reason: str, detail: str | None
     return {"followup": followup.id, "outcome": "blocked", "reason": reason}
 
 
-def _stopped(session: Session, followup: Followup, booking: BookingSession | None) -> dict[str, object] | None:
+def _stopped(session: Session, followup: Followup, booking: BookingSession | None,
+             facts: SweepFacts) -> dict[str, object] | None:
     """Cancel the follow-up if the customer booked alone or a conversation started since."""
     if booking is not None and booking.status == "completed":
         cancel(session, followup, "session_completed")
         return {"followup": followup.id, "outcome": "cancelled", "reason": "session_completed"}
-    started = _conversation_started(session, followup)
+    started = facts.conversation_started(followup)
     if started:
         cancel(session, followup, started)
         return {"followup": followup.id, "outcome": "cancelled", "reason": started}
@@ -81,7 +70,7 @@ def _defer(session: Session, followup: Followup, until: datetime) -> dict[str, o
 
 
 def send_due_followups() -> dict[str, object]:
-    """RQ job, the sweep: lease a batch of due follow-ups and send each. A full batch first puts the
+    """RQ job, the sweep: lease a batch of due follow-ups and send them. A full batch first puts the
     next sweep on RQ, so another worker takes the following batch meanwhile; rows this run did not
     get to (it failed) go back for the retry."""
     with session_scope() as session:
@@ -91,14 +80,12 @@ def send_due_followups() -> dict[str, object]:
             scheduling.enqueue_next_sweep(ids[-1])
         except (RedisError, OSError):  # this batch still goes; the reconciler puts the next sweep on RQ
             log.warning("could not put the next follow-up sweep on RQ; the reconciler will")
-    outcomes: Counter[str] = Counter()
     try:
-        for followup_id in ids:
-            outcomes[str(send_followup(followup_id)["outcome"])] += 1
+        results = send_followups(ids) if ids else []
     except BaseException:
-        _give_back(ids[sum(outcomes.values()):])
+        _give_back(ids)  # only rows still scheduled go back
         raise
-    return {"leased": len(ids), **outcomes}
+    return {"leased": len(ids), **Counter(str(r["outcome"]) for r in results)}
 
 
 def _give_back(followup_ids: list[int]) -> None:
@@ -111,51 +98,81 @@ def _give_back(followup_ids: list[int]) -> None:
 
 
 def send_followup(followup_id: int, now: datetime | str | None = None) -> dict[str, object]:
-    """Send one follow-up if it is still due and allowed, in one transaction that asks the send gate
-    once and, when its number's turn is near, claims the text too; the worker then hands it to the
-    provider itself (a later turn goes to a paced delivery job). A second run is a no-op."""
+    """Send one follow-up if it is still due and allowed (a batch of one); a second run is a no-op."""
+    return send_followups([followup_id], now)[0]
+
+
+def send_followups(followup_ids: list[int], now: datetime | str | None = None) -> list[dict[str, object]]:
+    """Decide and compose every follow-up of the batch in one transaction, which reads what the send
+    gate needs for all of them at once, asks the gate once per text and claims each text whose number's
+    turn is near; then hand those to the provider one by one (a later turn goes to a paced delivery
+    job). A batch that fails is decided again one follow-up at a time, so one bad row holds back no
+    other. The results, in the order of `followup_ids`."""
     clock = _parse_now(now)
+    results: list[dict[str, object]] = []
+    try:
+        try:
+            results = _decide(followup_ids, clock)
+        except Exception:
+            if len(followup_ids) == 1:
+                raise
+            log.exception("a batch of %d follow-ups failed; deciding them one at a time", len(followup_ids))
+            for followup_id in followup_ids:
+                results += _decide([followup_id], clock)
+    finally:
+        _send(results)
+    return results
+
+
+def _decide(followup_ids: list[int], at: datetime) -> list[dict[str, object]]:
     with session_scope() as session:
-        result = _decide_and_send(session, followup_id, clock)
-    claimed = result.pop("claimed", None)
-    if isinstance(claimed, Claimed):
-        send_claimed(claimed)
-    log.info("follow-up job %s", result)
-    return result
+        facts = load(session, followup_ids, at, CATEGORY)
+        return [_decide_one(session, facts, followup_id, at) for followup_id in followup_ids]
 
 
-def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[str, object]:
-    followup = session.get(Followup, followup_id)
+def _send(results: list[dict[str, object]]) -> None:
+    """Hand the claimed texts to the provider in order; if one fails, the rest go back to RQ's delivery."""
+    claimed = [c for c in (r.pop("claimed", None) for r in results) if isinstance(c, Claimed)]
+    for done, text in enumerate(claimed):
+        try:
+            send_claimed(text)
+        except BaseException:
+            hand_back(claimed[done + 1:])
+            raise
+    for result in results:
+        log.info("follow-up job %s", result)
+
+
+def _decide_one(session: Session, facts: SweepFacts, followup_id: int, at: datetime) -> dict[str, object]:
+    followup = facts.followups.get(followup_id)
     if followup is None or followup.status != "scheduled":
         return {"followup": followup_id, "outcome": "skipped"}
     if followup.due_at > at + scheduling.DUE_EARLY:  # a due time that moved after the row was taken
         scheduling.enqueue_sweep_on_commit(session, followup.due_at)
         return {"followup": followup_id, "outcome": "not_due"}
-    # Held for the whole transaction: the session's identity map keeps only referenced rows, and the
-    # events and hooks below look the booking session up again.
-    booking = session.get(BookingSession, followup.session_id)
-    stopped = _stopped(session, followup, booking)
+    booking = facts.bookings.get(followup.session_id)
+    stopped = _stopped(session, followup, booking, facts)
     if stopped is not None:
         return stopped
-    account = session.get(Account, followup.account_id)
-    assert account is not None
-    # Lock the contact so two sessions' follow-ups cannot both pass the per-contact limit.
-    contact = session.scalars(select(Contact).where(Contact.id == followup.contact_id).with_for_update()).one()
-    decision = sending.check_sendability(session, contact, CATEGORY, now=at)
+    account, contact = facts.accounts[followup.account_id], facts.contacts[followup.contact_id]
+    numbers, last = facts.numbers.get(account.id, []), facts.last_inbound.get(contact.id, sending.LastInbound())
+    number = sending.pick_sender(numbers, last.to_number)
+    decision = sending.decide(contact, account, CATEGORY, at, last=last, number=number)
     if not decision.allowed and decision.reasons == [sending.QUIET_HOURS] and decision.retry_at is not None:
         return _defer(session, followup, decision.retry_at)
     if not decision.allowed:
         return _block(session, followup, decision.reasons[0], decision.detail)
-    if recently_sent(session, followup, account.followup_per_contact_hours, at):
+    if facts.recently_sent(followup, account.followup_per_contact_hours, at):
         return _block(session, followup, sending.DUPLICATE,
                       f"a follow-up already went to this contact in the last {account.followup_per_contact_hours} h")
     if not _claim(session, followup, at):
         return {"followup": followup_id, "outcome": "skipped"}
-    thread = _thread(session, followup, contact)
+    facts.sent[contact.id].append((followup.id, at))
+    thread = _thread(session, followup, contact, facts)
     message = _agent_opening(session, followup, thread, decision) if followup.mode == "agent" else None
     deliver = message is None
     if message is None:
-        body = _link_text(session, followup, account, contact, booking)
+        body = _link_text(session, followup, account, contact, booking, facts)
         if body is None:
             followup.status = "failed"
             followup.sent_at = None
@@ -169,7 +186,7 @@ def _decide_and_send(session: Session, followup_id: int, at: datetime) -> dict[s
         return _block(session, followup, message.block_reason or "blocked", message.block_detail)
     events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
     hooks.announce(session, hooks.FOLLOWUP_SENT, followup=followup, message=message)
-    claimed = claim_for_sending(session, message) if deliver else None
+    claimed = claim_for_sending(session, message, number) if deliver else None
     return {"followup": followup.id, "outcome": "sent", "message": message.id, "claimed": claimed}
 
 
@@ -177,7 +194,8 @@ def _claim(session: Session, followup: Followup, at: datetime) -> bool:
     """Move the row out of `scheduled` in this transaction; False if another run got there first."""
     claimed = session.execute(update(Followup).where(Followup.id == followup.id, Followup.status == "scheduled")
                               .values(status="sent", sent_at=at, updated_at=at)
-                              .execution_options(synchronize_session=False))
+                              # Nothing pending touches this row: the batch's writes flush with the text.
+                              .execution_options(synchronize_session=False, autoflush=False))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
     # The row holds these now; the object learns them without reading it back.
@@ -186,8 +204,8 @@ def _claim(session: Session, followup: Followup, at: datetime) -> bool:
     return True
 
 
-def _thread(session: Session, followup: Followup, contact: Contact) -> Thread:
-    thread = session.get(Thread, followup.thread_id) if followup.thread_id else None
+def _thread(session: Session, followup: Followup, contact: Contact, facts: SweepFacts) -> Thread:
+    thread = facts.threads.get(followup.thread_id) if followup.thread_id else None
     if thread is None or thread.status == "resolved":  # a closed conversation stays closed
         thread = thread_for(session, contact, reopen=False)
         followup.thread_id = thread.id
@@ -208,7 +226,7 @@ def _agent_opening(session: Session, followup: Followup, thread: Thread,
 
 
 def _link_text(session: Session, followup: Followup, account: Account, contact: Contact,
-               booking: BookingSession | None) -> str | None:
+               booking: BookingSession | None, facts: SweepFacts) -> str | None:
     """The link-mode text with a new tracked link; None (and the reason on the row) without a target."""
     job_type = booking.job_type if booking else None
     if booking is not None and booking.url:
@@ -220,7 +238,7 @@ def _link_text(session: Session, followup: Followup, account: Account, contact: 
         followup.detail = "no booking link: the event had no session URL and the account has no scheduler URL"
         return None
     link = links.create_link(session, account.id, followup.id, target)
-    template = _template_for(session, followup, account)
+    template = facts.templates.get((account.id, followup.variant or "")) or account.followup_template
     first_name, url = templates.first_name_of(contact.name), links.link_url(link.code)
     try:
         return templates.render(template, business_name=account.name, first_name=first_name, job_type=job_type,
@@ -231,17 +249,8 @@ def _link_text(session: Session, followup: Followup, account: Account, contact: 
                                 link=url)
 
 
-def _template_for(session: Session, followup: Followup, account: Account) -> str | None:
-    if followup.variant:
-        variant = session.scalar(select(FollowupVariant).where(
-            FollowupVariant.account_id == account.id, FollowupVariant.name == followup.variant))
-        if variant is not None and variant.template:
-            return variant.template
-    return account.followup_template
-
-
 def reconcile_followups() -> dict[str, int]:
-    """Periodic (RQ Repeat): enqueue scheduled follow-ups whose job is missing."""
+    """Periodic (RQ Repeat): put back on RQ the sweep of every due second that has lost its job."""
     try:
         with session_scope() as session:
             return scheduling.reconcile(session)

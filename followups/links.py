@@ -62,8 +62,7 @@ def create_link(session: Session, account_id: int, followup_id: int | None, targ
     """A new tracked link with an unguessable code."""
     link = TrackedLink(account_id=account_id, followup_id=followup_id, target_url=target_url,
                        code=secrets.token_urlsafe(6))
-    session.add(link)
-    session.flush()
+    session.add(link)  # written with the text that carries it; nothing needs its id before
     return link
 
 

@@ -4,7 +4,6 @@ the text."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -51,14 +50,6 @@ def cancel_pending_for_contact(session: Session, account_id: int, contact_id: in
     rows = session.scalars(select(Followup).where(
         Followup.account_id == account_id, Followup.contact_id == contact_id, Followup.status == "scheduled"))
     return sum(cancel(session, f, reason) for f in rows)
-
-
-def recently_sent(session: Session, followup: Followup, hours: int, now: datetime | None = None) -> bool:
-    """Whether another follow-up went to the same contact within `hours` (the per-contact limit)."""
-    since = (now or utcnow()) - timedelta(hours=hours)
-    return session.scalar(select(Followup.id).where(
-        Followup.account_id == followup.account_id, Followup.contact_id == followup.contact_id,
-        Followup.id != followup.id, Followup.status == "sent", Followup.sent_at >= since).limit(1)) is not None
 
 
 def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,

@@ -35,7 +35,7 @@ from inbox.sending import (
     enqueue_delivery,
     schedule_delivery,
 )
-from inbox.status import apply_pending, apply_status, emit_status, error_reason
+from inbox.status import apply_pending, apply_status, emit_status, error_reason, has_pending
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,15 @@ def _claimed(message: Message, claimed_at: datetime, slot_at: float | None, numb
                    message.body, message.contact_id, message.compliance)
 
 
-def claim_for_sending(session: Session, message: Message) -> Claimed | None:
+def claim_for_sending(session: Session, message: Message, number: SendingNumber | None = None) -> Claimed | None:
     """For a job that just stored `message` (queued, allowed) in `session` and sends it itself once that
     commits: reserve its number's pacing slot now. A slot within MAX_PACING_SLEEP claims the row in this
     same transaction (`queued` → `sending`, so no other run can take it) and returns what `send_claimed`
     needs; a later slot (or Redis away) puts the delivery job in this transaction's outbox instead and
-    returns None, so the worker moves on rather than waiting for that turn."""
-    number = _sending_number(session, message)
+    returns None, so the worker moves on rather than waiting for that turn. `number`: the message's
+    sending number when the caller has it already."""
+    if number is None or number.phone != message.from_number:
+        number = _sending_number(session, message)
     try:
         slot = pacing.reserve(get_redis(), [number]) if number is not None else None
     except RedisError:
@@ -192,17 +194,19 @@ def send_claimed(claimed: Claimed) -> dict[str, Any]:
             message.provider_sid = result.sid
             message.decision = "send"
             apply_status(session, message, result.status)
-            apply_pending(session, message)
     if failure is not None:
         return _failed(message_id, failure)
-    _apply_late_callback(message_id)
+    _apply_late_callback(message_id, result.sid)
     log.info("message %s sent as %s", message_id, result.sid)
     return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
 
 
-def _apply_late_callback(message_id: int) -> None:
+def _apply_late_callback(message_id: int, provider_sid: str) -> None:
     """A status callback that came while the send's transaction was open found no row and was kept
-    in Redis after the send had looked: apply it now that the provider id is committed."""
+    in Redis: apply it now that the provider id is committed. (One that comes after this look finds
+    the committed id itself.)"""
+    if not has_pending(provider_sid):
+        return
     with session_scope() as session:
         message = session.get(Message, message_id)
         if message is not None:
@@ -211,10 +215,9 @@ def _apply_late_callback(message_id: int) -> None:
 
 def _locked_contact(session: Session, contact_id: int) -> Contact | None:
     """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read the
-    row as it is now; held until this transaction ends. Opting out writes the same row."""
-    session.execute(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
-                    .execution_options(synchronize_session=False))
-    return session.get(Contact, contact_id, populate_existing=True)
+    row as it is now, in one statement; held until this transaction ends. Opting out writes the same row."""
+    return session.scalar(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
+                          .returning(Contact), execution_options={"populate_existing": True})
 
 
 def _block_opted_out(session: Session, message_id: int) -> None:
@@ -223,6 +226,17 @@ def _block_opted_out(session: Session, message_id: int) -> None:
     message.status, message.decision, message.block_reason = "blocked", BLOCKED, OPTED_OUT
     message.block_detail = "the contact opted out of texts just before it went out"
     emit_status(session, message)
+
+
+def hand_back(claimed: list[Claimed]) -> None:
+    """Texts a run claimed but will not send itself (it is failing): back to `queued`, each with its
+    delivery job. If the database or Redis is away, recovery finds them later."""
+    for text in claimed:
+        try:
+            _release(text.message_id)
+            enqueue_delivery(text.message_id)
+        except Exception:
+            log.warning("message %s stays for recovery: it could not be handed back", text.message_id)
 
 
 def _release(message_id: int) -> None:

@@ -81,9 +81,10 @@ def emit(session: Session, account_id: int, type: str, payload: dict[str, Any],
 
 def thread_changed(session: Session, thread: Thread, contact: Contact | None = None) -> Event:
     """`thread.updated` with the thread as the list shows it (the one way to announce a thread change)."""
-    session.flush()
     contact = contact or session.get(Contact, thread.contact_id)
     assert contact is not None
+    if thread.id is None or contact.id is None:
+        session.flush()
     return emit(session, thread.account_id, THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
 
 

@@ -24,7 +24,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -95,10 +95,10 @@ def next_allowed_time(now: datetime, zone: str) -> datetime | None:
     return datetime.combine(day, QUIET_END, tzinfo=tz).astimezone(now.tzinfo)
 
 
-def pick_sender(session: Session, contact: Contact, category: str, last_to: str | None) -> SendingNumber | None:
-    """The account number registered for `category`: the one the contact last texted (`last_to`), if it
-    qualifies (they know it); otherwise the one whose pacing slot opens first, so a burst spreads over them."""
-    numbers = pacing.numbers_for(session, contact.account_id, category)
+def pick_sender(numbers: list[SendingNumber], last_to: str | None) -> SendingNumber | None:
+    """Among the account's numbers registered for the text's category: the one the contact last texted
+    (`last_to`), if it qualifies (they know it); otherwise the one whose pacing slot opens first, so a
+    burst spreads over them."""
     if not numbers:
         return None
     sticky = next((n for n in numbers if n.phone == last_to), None)
@@ -110,15 +110,21 @@ def pick_sender(session: Session, contact: Contact, category: str, last_to: str 
         return numbers[0]
 
 
-def _last_inbound(session: Session, contact: Contact) -> tuple[str | None, datetime | None]:
-    """The number the contact last texted and when (both None if they never did): one read for both rules."""
-    row = session.execute(
-        select(Message.to_number, Message.created_at)
-        .where(Message.contact_id == contact.id, Message.direction == "inbound")
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).first()
-    return (row.to_number, row.created_at) if row is not None else (None, None)
+@dataclass(frozen=True)
+class LastInbound:
+    """The number a contact last texted and when (both None if they never did): one read for two rules."""
+
+    to_number: str | None = None
+    at: datetime | None = None
+
+
+def last_inbound(session: Session, contact_ids: list[int]) -> dict[int, LastInbound]:
+    """Each contact's latest inbound text, for many contacts in one statement (absent: never texted)."""
+    latest = (select(func.max(Message.id)).where(Message.contact_id.in_(contact_ids), Message.direction == "inbound")
+              .group_by(Message.contact_id))
+    rows = session.execute(select(Message.contact_id, Message.to_number, Message.created_at)
+                           .where(Message.id.in_(latest.scalar_subquery())))
+    return {row.contact_id: LastInbound(row.to_number, row.created_at) for row in rows}
 
 
 def _is_duplicate(session: Session, contact: Contact, body: str, now: datetime) -> bool:
@@ -148,7 +154,8 @@ def check_sendability(
     body: str | None = None,
     quiet_hours: bool = True,
 ) -> Decision:
-    """Whether a text of `category` may go to `contact` now, and every reason it may not.
+    """Whether a text of `category` may go to `contact` now, and every reason it may not: reads what
+    `decide` needs and asks it.
 
     `compliance_reply=True` is for the opt-out confirmation and the HELP answer, which carrier
     rules allow after an opt-out and at any hour. `body`, when given, enables the duplicate check;
@@ -160,6 +167,27 @@ def check_sendability(
     now = now or utcnow()
     account = session.get(Account, contact.account_id)
     assert account is not None
+    last = last_inbound(session, [contact.id]).get(contact.id, LastInbound())
+    number = pick_sender(pacing.numbers_for(session, contact.account_id, category), last.to_number)
+    duplicate = body is not None and _is_duplicate(session, contact, body, now)
+    return decide(contact, account, category, now, last=last, number=number, duplicate=duplicate,
+                  compliance_reply=compliance_reply, quiet_hours=quiet_hours)
+
+
+def decide(
+    contact: Contact,
+    account: Account,
+    category: str,
+    now: datetime,
+    *,
+    last: LastInbound,
+    number: SendingNumber | None,
+    duplicate: bool = False,
+    compliance_reply: bool = False,
+    quiet_hours: bool = True,
+) -> Decision:
+    """The send gate itself, from what was read: no database, no clock of its own. A sweep of many
+    follow-ups reads for all of them at once and asks it once per text."""
     reasons: list[str] = []
     details: list[str] = []
     retry_at: datetime | None = None
@@ -180,15 +208,13 @@ def check_sendability(
     if category == "marketing" and contact.marketing_opt_in != "confirmed" and not compliance_reply:
         reasons.append(NO_CONSENT)
         details.append("marketing texts need the contact's written opt-in (they have not replied YES to one)")
-    last_to, last_inbound_at = _last_inbound(session, contact)
-    number = pick_sender(session, contact, category, last_to)
     if number is None:
         reasons.append(SENDER_NOT_REGISTERED)
         details.append(f"none of the account's numbers is registered for {category} texts")
     if (
         quiet_hours
         and not compliance_reply
-        and (category == "marketing" or last_inbound_at is None or now - last_inbound_at > CONVERSATION_WINDOW)
+        and (category == "marketing" or last.at is None or now - last.at > CONVERSATION_WINDOW)
     ):
         zone = recipient_timezone(contact, account)
         retry_at = next_allowed_time(now, zone)
@@ -198,7 +224,7 @@ def check_sendability(
             details.append(
                 f"it is {local:%H:%M} for the recipient ({zone}); texts go out 8:00–21:00 their time"
             )
-    if body is not None and _is_duplicate(session, contact, body, now):
+    if duplicate:
         reasons.append(DUPLICATE)
         details.append(
             f"the same text went to this contact in the last {DUPLICATE_WINDOW.seconds // 60} minutes"

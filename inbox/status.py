@@ -157,6 +157,11 @@ def _remember(provider_sid: str, status: str, error_code: str | None) -> None:
     log.info("status %s for unknown %s kept until its send is recorded", status, provider_sid)
 
 
+def has_pending(provider_sid: str) -> bool:
+    """Whether a callback for `provider_sid` is kept, waiting for its send to be recorded."""
+    return bool(get_redis().exists(_pending_key(provider_sid)))
+
+
 def apply_pending(session: Session, message: Message) -> None:
     """Apply a callback that arrived before `message.provider_sid` was stored."""
     if not message.provider_sid:

@@ -57,9 +57,7 @@ def job_id(delivery_id: int, attempt: int) -> str:
 def record(session: Session, account_id: int, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Write one delivery per active endpoint of the account subscribed to `event_type`, in this
     transaction; their first attempts are enqueued once it commits."""
-    endpoints = session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.account_id == account_id, WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id))
-    subscribed = [e for e in endpoints if event_type in (e.events or [])]
+    subscribed = [e for e in _active_endpoints(session, account_id) if event_type in (e.events or [])]
     if not subscribed:
         return []
     now = utcnow()
@@ -72,6 +70,19 @@ def record(session: Session, account_id: int, event_type: str, data: dict[str, A
     for row in rows:
         enqueue_on_commit(session, row)
     return rows
+
+
+def _active_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
+    """The account's active endpoints, read once per transaction: a follow-up sweep records several
+    events for each of its texts, and endpoints change only in transactions of their own."""
+    transaction = session.get_transaction()
+    cached: tuple[object, dict[int, list[WebhookEndpoint]]] | None = session.info.get("webhook_endpoints")
+    if cached is None or cached[0] is not transaction:
+        cached = session.info["webhook_endpoints"] = (transaction, {})
+    if account_id not in cached[1]:
+        cached[1][account_id] = list(session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.account_id == account_id, WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)))
+    return cached[1][account_id]
 
 
 def enqueue_attempt(delivery_id: int, attempt: int, at: datetime) -> None:

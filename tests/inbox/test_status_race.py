@@ -15,17 +15,17 @@ from tests.inbox.test_delivery import API, MSG_SID, created, twilio  # noqa: F40
 from tests.inbox.test_recovery import reply
 
 
-def test_a_callback_kept_after_the_send_looked_for_one_is_applied_once_the_send_commits(
+def test_a_callback_kept_while_the_send_was_open_is_applied_once_the_send_commits(
         session, twilio, monkeypatch) -> None:  # noqa: F811
     twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     message = reply(session)
-    looked = inbox.delivery.apply_pending
+    look = inbox.delivery.has_pending
 
-    def callback_right_after_the_look(s, m):  # type: ignore[no-untyped-def]
-        looked(s, m)
+    def callback_before_the_look(sid):  # type: ignore[no-untyped-def]
         inbox.status._remember(MSG_SID, "delivered", None)  # the web found no row yet: kept
+        return look(sid)
 
-    monkeypatch.setattr(inbox.delivery, "apply_pending", callback_right_after_the_look)
+    monkeypatch.setattr(inbox.delivery, "has_pending", callback_before_the_look)
     assert deliver_message(message.id)["result"] == "sent"
     session.expire_all()
     assert session.get(Message, message.id).status == "delivered"
