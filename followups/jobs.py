@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -27,7 +28,7 @@ from followups.service import cancel, followup_json
 from inbox import events, sending
 from inbox.contacts import thread_for
 from inbox.delivery import Claimed, claim_for_sending, hand_back, send_claimed
-from inbox.models import Account, Contact, Message, Thread
+from inbox.models import Account, Contact, Message, SendingNumber, Thread
 
 log = logging.getLogger(__name__)
 CATEGORY = "transactional"  # the customer asked for this job by starting to book it
@@ -125,9 +126,29 @@ def send_followups(followup_ids: list[int], now: datetime | str | None = None) -
 
 
 def _decide(followup_ids: list[int], at: datetime) -> list[dict[str, object]]:
+    """The batch's transaction: the gate for each follow-up, one claim for all it let through, their
+    texts staged and written in one flush, then announced and their numbers' turns taken."""
     with session_scope() as session:
         facts = load(session, followup_ids, at, CATEGORY)
-        return [_decide_one(session, facts, followup_id, at) for followup_id in followup_ids]
+        results: dict[int, dict[str, object]] = {}
+        going: list[_Going] = []
+        for followup_id in followup_ids:
+            outcome = _gate(session, facts, followup_id, at)
+            if isinstance(outcome, _Going):
+                going.append(outcome)
+            else:
+                results[followup_id] = outcome
+        claimed = _claim(session, [g.followup for g in going], at)
+        for g in going:
+            if g.followup.id not in claimed:  # cancelled by another transaction since the batch was read
+                results[g.followup.id] = {"followup": g.followup.id, "outcome": "skipped"}
+            elif (failed := _compose(session, facts, g, at)) is not None:
+                results[g.followup.id] = failed
+        session.flush()  # the batch's texts and links, in one statement per table
+        for g in going:
+            if g.message is not None:
+                results[g.followup.id] = _announce(session, facts, g)
+        return [results[followup_id] for followup_id in followup_ids]
 
 
 def _send(results: list[dict[str, object]]) -> None:
@@ -143,15 +164,28 @@ def _send(results: list[dict[str, object]]) -> None:
         log.info("follow-up job %s", result)
 
 
-def _decide_one(session: Session, facts: SweepFacts, followup_id: int, at: datetime) -> dict[str, object]:
+@dataclass
+class _Going:
+    """A follow-up the gate let through, on its way to becoming a text."""
+
+    followup: Followup
+    decision: sending.Decision
+    number: SendingNumber | None
+    thread: Thread | None = None
+    message: Message | None = None
+    staged: bool = False  # its text was staged by this sweep (not written by the agent)
+
+
+def _gate(session: Session, facts: SweepFacts, followup_id: int, at: datetime) -> dict[str, object] | _Going:
+    """What becomes of one follow-up: an outcome (skipped, not due, cancelled, deferred, blocked), or on
+    its way to a text."""
     followup = facts.followups.get(followup_id)
     if followup is None or followup.status != "scheduled":
         return {"followup": followup_id, "outcome": "skipped"}
     if followup.due_at > at + scheduling.DUE_EARLY:  # a due time that moved after the row was taken
         scheduling.enqueue_sweep_on_commit(session, followup.due_at)
         return {"followup": followup_id, "outcome": "not_due"}
-    booking = facts.bookings.get(followup.session_id)
-    stopped = _stopped(session, followup, booking, facts)
+    stopped = _stopped(session, followup, facts.bookings.get(followup.session_id), facts)
     if stopped is not None:
         return stopped
     account, contact = facts.accounts[followup.account_id], facts.contacts[followup.contact_id]
@@ -165,43 +199,61 @@ def _decide_one(session: Session, facts: SweepFacts, followup_id: int, at: datet
     if facts.recently_sent(followup, account.followup_per_contact_hours, at):
         return _block(session, followup, sending.DUPLICATE,
                       f"a follow-up already went to this contact in the last {account.followup_per_contact_hours} h")
-    if not _claim(session, followup, at):
-        return {"followup": followup_id, "outcome": "skipped"}
-    facts.sent[contact.id].append((followup.id, at))
-    thread = _thread(session, followup, contact, facts)
-    message = _agent_opening(session, followup, thread, decision) if followup.mode == "agent" else None
-    deliver = message is None
-    if message is None:
-        body = _link_text(session, followup, account, contact, booking, facts)
-        if body is None:
-            followup.status = "failed"
-            followup.sent_at = None
-            events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
-            return {"followup": followup.id, "outcome": "failed", "detail": followup.detail}
-        message = sending.send_text(session, thread, body, sender="system", category=CATEGORY, now=at,
-                                    decision=decision, deliver=False)
+    facts.sent[contact.id].append((followup.id, at))  # a second session of the same contact in this batch waits
+    return _Going(followup, decision, number)
+
+
+def _claim(session: Session, followups: list[Followup], at: datetime) -> set[int]:
+    """Move the rows out of `scheduled` in one statement; the ids this run got (not those another
+    transaction cancelled meanwhile)."""
+    if not followups:
+        return set()
+    claimed = set(session.scalars(
+        update(Followup).where(Followup.id.in_([f.id for f in followups]), Followup.status == "scheduled")
+        .values(status="sent", sent_at=at, updated_at=at).returning(Followup.id)
+        .execution_options(synchronize_session=False)))
+    # The rows hold these now; the objects learn them without reading them back.
+    for followup in (f for f in followups if f.id in claimed):
+        for name, value in (("status", "sent"), ("sent_at", at), ("updated_at", at)):
+            set_committed_value(followup, name, value)
+    return claimed
+
+
+def _compose(session: Session, facts: SweepFacts, going: _Going, at: datetime) -> dict[str, object] | None:
+    """The agent's opening text, or the link text staged for the batch's flush; an outcome if neither."""
+    followup = going.followup
+    account, contact = facts.accounts[followup.account_id], facts.contacts[followup.contact_id]
+    thread = going.thread = _thread(session, followup, contact, facts)
+    if followup.mode == "agent":
+        going.message = _agent_opening(session, followup, thread, going.decision)
+    if going.message is not None:
+        return None
+    body = _link_text(session, followup, account, contact, facts.bookings.get(followup.session_id), facts)
+    if body is None:
+        followup.status = "failed"
+        followup.sent_at = None
+        events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
+        return {"followup": followup.id, "outcome": "failed", "detail": followup.detail}
+    going.message = sending.stage_text(session, thread, contact, body, going.decision, sender="system",
+                                       category=CATEGORY, now=at)
+    going.staged = True
+    return None
+
+
+def _announce(session: Session, facts: SweepFacts, going: _Going) -> dict[str, object]:
+    """Once written: the text's events, the follow-up's, and its number's turn (a claimed text)."""
+    followup, message, thread = going.followup, going.message, going.thread
+    assert message is not None and thread is not None
+    if going.staged:
+        sending.announce_text(session, message, thread, facts.contacts[followup.contact_id], deliver=False)
     followup.sent_message_id = message.id
     if message.decision == "blocked":
         followup.sent_at = None
         return _block(session, followup, message.block_reason or "blocked", message.block_detail)
-    events.emit(session, account.id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
+    events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
     hooks.announce(session, hooks.FOLLOWUP_SENT, followup=followup, message=message)
-    claimed = claim_for_sending(session, message, number) if deliver else None
+    claimed = claim_for_sending(session, message, going.number) if going.staged else None
     return {"followup": followup.id, "outcome": "sent", "message": message.id, "claimed": claimed}
-
-
-def _claim(session: Session, followup: Followup, at: datetime) -> bool:
-    """Move the row out of `scheduled` in this transaction; False if another run got there first."""
-    claimed = session.execute(update(Followup).where(Followup.id == followup.id, Followup.status == "scheduled")
-                              .values(status="sent", sent_at=at, updated_at=at)
-                              # Nothing pending touches this row: the batch's writes flush with the text.
-                              .execution_options(synchronize_session=False, autoflush=False))
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    # The row holds these now; the object learns them without reading it back.
-    for name, value in (("status", "sent"), ("sent_at", at), ("updated_at", at)):
-        set_committed_value(followup, name, value)
-    return True
 
 
 def _thread(session: Session, followup: Followup, contact: Contact, facts: SweepFacts) -> Thread:

@@ -270,9 +270,8 @@ def send_text(
     (`decision` `deferred`). Emits `message.created` (and `thread.updated`). Never raises for a
     block: the caller reads `message.decision`.
 
-    `decision`: the gate's verdict for this text when the caller already asked for it (a follow-up
-    asks before it composes its text), so the gate runs once. `deliver=False`: the caller runs
-    `inbox.delivery.deliver_message` itself once it committed (a worker already busy with the text).
+    `decision`: the gate's verdict for this text when the caller already asked for it, so the gate
+    runs once. `deliver=False`: the caller hands the text to the provider itself once it committed.
     """
     if sender not in SENDERS:
         raise ValueError(f"sender must be one of {', '.join(SENDERS)}, got {sender!r}")
@@ -282,6 +281,18 @@ def send_text(
     body = with_footer(body, category)
     if decision is None:
         decision = check_sendability(session, contact, category, now, compliance_reply=compliance_reply, body=body)
+    message = stage_text(session, thread, contact, body, decision, sender=sender, category=category,
+                         user_id=user_id, compliance_reply=compliance_reply, now=now)
+    session.flush()
+    announce_text(session, message, thread, contact, deliver=deliver)
+    return message
+
+
+def stage_text(session: Session, thread: Thread, contact: Contact, body: str, decision: Decision, *, sender: str,
+               category: str, now: datetime, user_id: int | None = None, compliance_reply: bool = False) -> Message:
+    """The outbound message as `decision` has it, added to the session but not yet written: a sweep
+    stages all its texts and writes them in one flush, then announces each (`announce_text`)."""
+    body = with_footer(body, category)
     deferrable = decision.reasons == [QUIET_HOURS] and sender != "csr"
     if decision.allowed:
         status, verdict = "queued", SEND
@@ -314,14 +325,17 @@ def send_text(
     )
     session.add(message)
     thread.last_message_at = now
-    session.flush()
-    events.emit(
-        session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id
-    )
-    events.thread_changed(session, thread, contact)
-    if verdict == DEFERRED or (verdict == SEND and deliver):
-        schedule_delivery(session, message)
     return message
+
+
+def announce_text(session: Session, message: Message, thread: Thread, contact: Contact, *,
+                  deliver: bool = True) -> None:
+    """`message.created` and `thread.updated` for a written message, and its delivery job unless the
+    caller delivers it itself (`deliver=False`; a deferred text always gets its job)."""
+    events.emit(session, thread.account_id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
+    events.thread_changed(session, thread, contact)
+    if message.decision == DEFERRED or (message.decision == SEND and deliver):
+        schedule_delivery(session, message)
 
 
 # Seconds between delivery attempts after a 429 or 5xx from the provider.

@@ -65,7 +65,7 @@ def test_a_full_batch_puts_the_next_sweep_on_rq_and_every_followup_goes_out_once
 
 def test_rows_a_failed_sweep_did_not_reach_go_back_for_its_retry(client, session, monkeypatch) -> None:
     ids = _due_followups(client, session, 3)
-    real = jobs._decide_one
+    real = jobs._gate
 
     def fail_on_second(session, facts, followup_id: int, at):  # type: ignore[no-untyped-def]
         if followup_id == ids[1]:
@@ -73,10 +73,10 @@ def test_rows_a_failed_sweep_did_not_reach_go_back_for_its_retry(client, session
         return real(session, facts, followup_id, at)
 
     # The batch fails as a whole, is decided again one at a time, and stops at the bad row.
-    monkeypatch.setattr(jobs, "_decide_one", fail_on_second)
+    monkeypatch.setattr(jobs, "_gate", fail_on_second)
     with pytest.raises(RuntimeError):
         jobs.send_due_followups()
     assert _statuses(session) == {ids[0]: "sent", ids[1]: "scheduled", ids[2]: "scheduled"}
-    monkeypatch.setattr(jobs, "_decide_one", real)
+    monkeypatch.setattr(jobs, "_gate", real)
     assert jobs.send_due_followups() == {"leased": 2, "sent": 2}  # the retry takes them at once
     assert set(_statuses(session).values()) == {"sent"}

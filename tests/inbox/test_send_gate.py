@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from inbox.models import Contact, Event, Message, SendingNumber
-from inbox.sending import check_sendability, send_text
+from inbox.models import Account, Contact, Event, Message, SendingNumber
+from inbox.sending import LastInbound, check_sendability, decide, send_text
 from tests.factories import make_tenant
 from tests.inbox.helpers import MIDDAY, make_thread
 
@@ -114,3 +114,20 @@ def test_blocked_message_is_never_enqueued(session, worker) -> None:
     session.expire_all()
     assert session.get(Message, message.id).status == "blocked"
     assert session.get(Message, message.id).provider_sid is None
+
+
+def test_the_gate_decides_from_what_was_read_without_a_database() -> None:
+    account = Account(name="Bay Plumbing", timezone="America/Los_Angeles")
+    contact = Contact(account_id=1, phone="+14155550134", timezone="America/Los_Angeles", opted_out=False)
+    number = SendingNumber(phone="+14155550100", transactional=True, mps=1)
+    noon = datetime(2026, 6, 1, 19, 0, tzinfo=UTC)  # 12:00 in Los Angeles
+    allowed = decide(contact, account, "transactional", noon, last=LastInbound(), number=number)
+    assert (allowed.allowed, allowed.from_number) == (True, "+14155550100")
+    contact.opted_out = True
+    late = noon + timedelta(hours=11)  # 23:00 there, no conversation open
+    blocked = decide(contact, account, "transactional", late, last=LastInbound(), number=None)
+    assert blocked.reasons == ["opted_out", "sender_not_registered", "quiet_hours"]
+    assert blocked.retry_at == datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 8:00 there
+    replying = decide(contact, account, "transactional", late, number=None,
+                      last=LastInbound("+14155550100", late - timedelta(hours=1)))
+    assert "quiet_hours" not in replying.reasons  # they texted an hour ago: they are waiting for the answer
