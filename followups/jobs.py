@@ -27,7 +27,7 @@ from followups.models import Followup
 from followups.service import cancel, followup_json
 from inbox import events, sending
 from inbox.contacts import thread_for
-from inbox.delivery import Claimed, claim_for_sending, hand_back, send_claimed
+from inbox.delivery import Claimed, claim_for_sending, send_claimed
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 
 log = logging.getLogger(__name__)
@@ -152,14 +152,8 @@ def _decide(followup_ids: list[int], at: datetime) -> list[dict[str, object]]:
 
 
 def _send(results: list[dict[str, object]]) -> None:
-    """Hand the claimed texts to the provider in order; if one fails, the rest go back to RQ's delivery."""
-    claimed = [c for c in (r.pop("claimed", None) for r in results) if isinstance(c, Claimed)]
-    for done, text in enumerate(claimed):
-        try:
-            send_claimed(text)
-        except BaseException:
-            hand_back(claimed[done + 1:])
-            raise
+    """Hand the claimed texts to the provider in order (texts after a failing one go back to RQ's delivery)."""
+    send_claimed([c for c in (r.pop("claimed", None) for r in results) if isinstance(c, Claimed)])
     for result in results:
         log.info("follow-up job %s", result)
 

@@ -10,6 +10,7 @@ after the request went out) fails the row rather than risk a double text.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from core.outbox import enqueue_after_commit
 from core.queue import get_redis
 from inbox import pacing
 from inbox.models import Contact, Message, SendingNumber
-from inbox.providers import ProviderError, get_provider
+from inbox.providers import ProviderError, SendResult, get_provider
 from inbox.sending import (
     BLOCKED,
     DEFERRED,
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # A worker sleeps for its number's pacing slot only this long; a later slot goes back to RQ.
 MAX_PACING_SLEEP = 1.0
+# Texts the provider took are recorded together, but none waits longer than this for it.
+RECORD_EVERY = 1.0
 
 
 class RetryableSendError(RuntimeError):
@@ -156,15 +159,44 @@ def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, 
         assert message is not None
         emit_status(session, message)
         claimed = _claimed(message, claimed_at, None, number)
-    return send_claimed(claimed)
+    return send_claimed([claimed])[0]
 
 
-def send_claimed(claimed: Claimed) -> dict[str, Any]:
-    """Hand a text this run claimed (and committed) to the provider at its slot, through the number's gate,
-    holding the contact's write lock; at most once."""
-    message_id, number = claimed.message_id, claimed.number
-    if claimed.slot_at is not None:
-        pacing.sleep_until(claimed.slot_at)
+def send_claimed(texts: list[Claimed]) -> list[dict[str, Any]]:
+    """Hand texts this run claimed (and committed) to the provider, in order, each at its slot, through its
+    number's gate and under its contact's write lock; at most once each. What the provider answered is
+    recorded for several texts at once, at least every RECORD_EVERY seconds. If one fails, the texts
+    after it go back to RQ's delivery."""
+    results: list[dict[str, Any]] = []
+    accepted: list[tuple[Claimed, SendResult]] = []
+    oldest = 0.0
+    try:
+        for done, text in enumerate(texts):
+            try:
+                outcome = _hand_to_provider(text)
+            except BaseException:
+                hand_back(texts[done + 1:])
+                raise
+            if isinstance(outcome, SendResult):
+                oldest = oldest if accepted else time.monotonic()
+                accepted.append((text, outcome))
+                results.append({"message_id": text.message_id, "result": "sent", "provider_sid": outcome.sid})
+            else:
+                results.append(outcome)
+            if accepted and time.monotonic() - oldest >= RECORD_EVERY:
+                accepted = _record_accepted(accepted)
+    finally:
+        _record_accepted(accepted)
+    return results
+
+
+def _hand_to_provider(text: Claimed) -> SendResult | dict[str, Any]:
+    """One provider call, at the text's slot and its number's turn, holding the contact's write lock from
+    the opt-out look until the provider has answered: a STOP committed before is seen, and one arriving
+    meanwhile waits until this text is out. The provider's answer, or the outcome if it was not sent."""
+    message_id, number = text.message_id, text.number
+    if text.slot_at is not None:
+        pacing.sleep_until(text.slot_at)
     service_sid = number.messaging_service_sid if number is not None else None
     provider = get_provider()  # built before the gate, so the call follows its turn at once
     if number is not None:
@@ -173,32 +205,41 @@ def send_claimed(claimed: Claimed) -> dict[str, Any]:
         except TimeoutError:
             _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
             raise
-    failure: ProviderError | None = None
     with session_scope() as session:
-        # The contact stays locked from this look until the provider has answered: a STOP committed
-        # before is seen here, and one arriving meanwhile waits until this text is out.
-        contact = _locked_contact(session, claimed.contact_id)  # held: the status hooks read it too
-        if (contact is None or contact.opted_out) and not claimed.compliance:
+        contact = _locked_contact(session, text.contact_id)
+        if (contact is None or contact.opted_out) and not text.compliance:
             _block_opted_out(session, message_id)
             return {"message_id": message_id, "result": "blocked"}
         message = session.get(Message, message_id)
-        if message is None or not _still_ours(message, claimed.claimed_at):
+        if message is None or not _still_ours(message, text.claimed_at):
             return {"message_id": message_id, "result": "claimed elsewhere"}
         try:
-            result = provider.send(to=claimed.to, from_=claimed.from_, body=claimed.body,
-                                   messaging_service_sid=service_sid)
+            return provider.send(to=text.to, from_=text.from_, body=text.body, messaging_service_sid=service_sid)
         except ProviderError as exc:
             session.rollback()
             failure = exc
-        else:
-            message.provider_sid = result.sid
-            message.decision = "send"
+    return _failed(message_id, failure)
+
+
+def _record_accepted(accepted: list[tuple[Claimed, SendResult]]) -> list[tuple[Claimed, SendResult]]:
+    """Store the provider ids and statuses of texts the provider took, in one transaction (a worker that
+    dies first leaves them `sending`, and recovery asks the provider); then apply any status callback
+    that came before its id was stored. Returns an empty list for the next ones."""
+    if not accepted:
+        return []
+    with session_scope() as session:
+        ids = [text.message_id for text, _ in accepted]
+        messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
+        # The status hooks name each text's contact: one read for all of them.
+        session.scalars(select(Contact).where(Contact.id.in_({text.contact_id for text, _ in accepted}))).all()
+        for text, result in accepted:
+            message = messages[text.message_id]
+            message.provider_sid, message.decision = result.sid, "send"
             apply_status(session, message, result.status)
-    if failure is not None:
-        return _failed(message_id, failure)
-    _apply_late_callback(message_id, result.sid)
-    log.info("message %s sent as %s", message_id, result.sid)
-    return {"message_id": message_id, "result": "sent", "provider_sid": result.sid}
+    for text, result in accepted:
+        _apply_late_callback(text.message_id, result.sid)
+        log.info("message %s sent as %s", text.message_id, result.sid)
+    return []
 
 
 def _apply_late_callback(message_id: int, provider_sid: str) -> None:

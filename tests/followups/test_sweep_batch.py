@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core.queue import get_queue
 from followups import jobs
 from followups.models import Followup
+from inbox import delivery
 from inbox.models import Message
 from inbox.sending import delivery_job_id
 from tests.factories import make_tenant
@@ -40,7 +41,7 @@ def test_texts_a_failing_send_did_not_reach_go_back_to_delivery(client, session,
     for phone in phones:
         daytime_contact(session, tenant, phone=phone)
     _post_due(client, tenant, 3, lambda i: phones[i])
-    real, calls = jobs.send_claimed, []
+    real, calls = delivery._hand_to_provider, []
 
     def provider_client_breaks_on_the_second(claimed):  # type: ignore[no-untyped-def]
         calls.append(claimed.message_id)
@@ -48,7 +49,7 @@ def test_texts_a_failing_send_did_not_reach_go_back_to_delivery(client, session,
             raise RuntimeError("the provider's client blew up")
         return real(claimed)
 
-    monkeypatch.setattr(jobs, "send_claimed", provider_client_breaks_on_the_second)
+    monkeypatch.setattr(delivery, "_hand_to_provider", provider_client_breaks_on_the_second)
     get_queue().empty()
     with pytest.raises(RuntimeError):
         jobs.send_due_followups()
@@ -56,11 +57,11 @@ def test_texts_a_failing_send_did_not_reach_go_back_to_delivery(client, session,
     first, second, third = (session.get(Message, f.sent_message_id)
                             for f in session.scalars(select(Followup).order_by(Followup.id)))
     assert [first.id, second.id] == calls
-    assert first.provider_sid is not None  # handed to the provider
+    assert first.provider_sid is not None  # taken by the provider before the failure, and recorded
     assert second.status == "sending"  # claimed, not known to be unsent: recovery asks the provider
     assert third.status == "queued"
     assert delivery_job_id(third.id) in get_queue().job_ids
-    monkeypatch.setattr(jobs, "send_claimed", real)
+    monkeypatch.setattr(delivery, "_hand_to_provider", real)
     worker()
     session.expire_all()
     assert session.get(Message, third.id).provider_sid is not None
