@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -20,12 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bookings.models import BookingSession
 from core import hooks
 from core.db import session_scope, utcnow
+from core.queue import get_redis
 from core.settings import get_settings
 from followups import links, scheduling, templates
 from followups.facts import SweepFacts, load
 from followups.models import Followup
 from followups.service import cancel, followup_json
-from inbox import events, sending
+from inbox import events, pacing, sending
 from inbox.contacts import thread_for
 from inbox.delivery import Claimed, claim_for_sending, send_claimed
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
@@ -164,7 +165,7 @@ class _Going:
 
     followup: Followup
     decision: sending.Decision
-    number: SendingNumber | None
+    slot: pacing.Slot | None  # its number's turn, reserved
     thread: Thread | None = None
     message: Message | None = None
     staged: bool = False  # its text was staged by this sweep (not written by the agent)
@@ -194,7 +195,20 @@ def _gate(session: Session, facts: SweepFacts, followup_id: int, at: datetime) -
         return _block(session, followup, sending.DUPLICATE,
                       f"a follow-up already went to this contact in the last {account.followup_per_contact_hours} h")
     facts.sent[contact.id].append((followup.id, at))  # a second session of the same contact in this batch waits
-    return _Going(followup, decision, number)
+    slot = _reserve(numbers, number, sticky=number is not None and number.phone == last.to_number)
+    if slot is not None and slot.number is not number:
+        decision = replace(decision, from_number=slot.number.phone,
+                           messaging_service_sid=slot.number.messaging_service_sid)
+    return _Going(followup, decision, slot)
+
+
+def _reserve(numbers: list[SendingNumber], number: SendingNumber | None, sticky: bool) -> pacing.Slot | None:
+    """The text's turn, taken now so that the batch's texts spread over the account's numbers in due
+    order (a contact who texted one of them hears from that one); None if Redis is away."""
+    try:
+        return pacing.reserve(get_redis(), [number] if sticky and number is not None else numbers)
+    except RedisError:
+        return None
 
 
 def _claim(session: Session, followups: list[Followup], at: datetime) -> set[int]:
@@ -246,7 +260,7 @@ def _announce(session: Session, facts: SweepFacts, going: _Going) -> dict[str, o
         return _block(session, followup, message.block_reason or "blocked", message.block_detail)
     events.emit(session, followup.account_id, events.FOLLOWUP_UPDATED, followup_json(followup), thread_id=thread.id)
     hooks.announce(session, hooks.FOLLOWUP_SENT, followup=followup, message=message)
-    claimed = claim_for_sending(session, message, going.number) if going.staged else None
+    claimed = claim_for_sending(session, message, going.slot) if going.staged else None
     return {"followup": followup.id, "outcome": "sent", "message": message.id, "claimed": claimed}
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.exceptions import RedisError
 from rq import get_current_job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -105,28 +104,24 @@ def _claimed(message: Message, claimed_at: datetime, slot_at: float | None, numb
                    message.body, message.contact_id, message.compliance)
 
 
-def claim_for_sending(session: Session, message: Message, number: SendingNumber | None = None) -> Claimed | None:
+def claim_for_sending(session: Session, message: Message, slot: pacing.Slot | None) -> Claimed | None:
     """For a job that just stored `message` (queued, allowed) in `session` and sends it itself once that
-    commits: reserve its number's pacing slot now. A slot within MAX_PACING_SLEEP claims the row in this
-    same transaction (`queued` → `sending`, so no other run can take it) and returns what `send_claimed`
-    needs; a later slot (or Redis away) puts the delivery job in this transaction's outbox instead and
-    returns None, so the worker moves on rather than waiting for that turn. `number`: the message's
-    sending number when the caller has it already."""
-    if number is None or number.phone != message.from_number:
-        number = _sending_number(session, message)
-    try:
-        slot = pacing.reserve(get_redis(), [number]) if number is not None else None
-    except RedisError:
-        schedule_delivery(session, message)  # the relay hands it to RQ once Redis answers
+    commits, at `slot`, the turn it reserved on the message's number. A slot within MAX_PACING_SLEEP
+    claims the row in this same transaction (`queued` → `sending`, so no other run can take it) and
+    returns what `send_claimed` needs; a later slot puts the paced delivery job in this transaction's
+    outbox instead and returns None, so the worker moves on rather than waiting for that turn. No slot
+    (Redis was away): the delivery job, which the relay hands to RQ once Redis answers."""
+    if slot is None:
+        schedule_delivery(session, message)
         return None
-    if slot is not None and slot.wait() > MAX_PACING_SLEEP:
+    if slot.wait() > MAX_PACING_SLEEP:
         enqueue_after_commit(session, DELIVERY_JOB, message.id, slot.at, job_id=delivery_job_id(message.id, paced=True),
                              at=datetime.fromtimestamp(slot.at, UTC), retry=DELIVERY_RETRY_INTERVALS)
         return None
     claimed_at = utcnow()
     message.status, message.claimed_at = "sending", claimed_at  # stored by this job's own transaction
     emit_status(session, message)
-    return _claimed(message, claimed_at, slot.at if slot is not None else None, number)
+    return _claimed(message, claimed_at, slot.at, slot.number)
 
 
 def deliver_message(message_id: int, slot_at: float | None = None) -> dict[str, Any]:
