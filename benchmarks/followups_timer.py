@@ -220,9 +220,8 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
                      for j in failed.get_job_ids())
     undelivered = sum(1 for f in followups if f.status == "sent"
                       and not (f.sent_message_id in by_id and by_id[f.sent_message_id].sent_at))
-    gate_times, send_times = defaultdict(list), defaultdict(list)
+    send_times = defaultdict(list)
     for m in messages:
-        gate_times[m.from_number].append(m.created_at.timestamp())
         if m.sent_at:
             send_times[m.from_number].append(m.sent_at.timestamp())
     end_of_load = (due_at_once or (start + args.spread)) + (0 if due_at_once else args.delay)
@@ -239,9 +238,10 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
         print(f"  failed job runs ({n}): {error}")
     over = False
     for phone in sorted(mps):
-        g, p = max_per_second(gate_times[phone]), max_per_second(send_times[phone])
-        over = over or g > mps[phone]
-        print(f"  {phone}: limit {mps[phone]}/s, highest seen {g}/s at the gate, {p}/s at the provider")
+        # When the provider took each text: what the carrier counts against the number's rate.
+        seen = max_per_second(send_times[phone])
+        over = over or seen > mps[phone]
+        print(f"  {phone}: limit {mps[phone]}/s, highest seen {seen}/s at the provider")
     if due_at_once is not None:
         if fed_at > due_at_once:
             print(f"  feeding ended {fed_at - due_at_once:.1f} s after the due time: use a longer --delay")
@@ -251,7 +251,9 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
         beyond = []  # each text's lag behind its number's ideal schedule (due, due + 1/mps, due + 2/mps, …)
         for phone, times in send_times.items():
             beyond += [t - (due_at_once + k / mps[phone]) for k, t in enumerate(sorted(times))]
-        print(f"all due at once: last text sent {last:.1f} s after the due time; pacing alone needs {need:.1f} s "
+        first = min(sent.values(), default=due_at_once) - due_at_once
+        print(f"all due at once: first text sent {first:.2f} s and last {last:.1f} s after the due time; "
+              f"pacing alone needs {need:.1f} s "
               f"(ratio {last / need:.2f}); lag beyond the pacing schedule p50 {percentile(beyond, .5):.2f} s "
               f"p99 {percentile(beyond, .99):.2f} s")
         ok = last <= 1.2 * need and duplicates == 0 and lost == 0 and not over and fed[0] == args.count
@@ -259,7 +261,7 @@ def run(args: argparse.Namespace, tmp: Path, workers: list[subprocess.Popen[byte
         return 0 if ok else 1
     ok = (percentile(gate_lag, .99) <= 2.0 and duplicates == 0 and lost == 0 and not over
           and fed[0] == args.count and not pending)
-    print("target (p99 <= 2 s, 0 duplicates, 0 lost, no number over its rate at the gate):", "MET" if ok else "NOT MET")
+    print("target (p99 <= 2 s, 0 duplicates, 0 lost, no number over its rate):", "MET" if ok else "NOT MET")
     return 0 if ok else 1
 
 

@@ -163,7 +163,7 @@ def send_claimed(texts: list[Claimed]) -> list[dict[str, Any]]:
     recorded for several texts at once, at least every RECORD_EVERY seconds. If one fails, the texts
     after it go back to RQ's delivery."""
     results: list[dict[str, Any]] = []
-    accepted: list[tuple[Claimed, SendResult]] = []
+    accepted: list[tuple[Claimed, SendResult, datetime]] = []
     oldest = 0.0
     try:
         for done, text in enumerate(texts):
@@ -174,7 +174,7 @@ def send_claimed(texts: list[Claimed]) -> list[dict[str, Any]]:
                 raise
             if isinstance(outcome, SendResult):
                 oldest = oldest if accepted else time.monotonic()
-                accepted.append((text, outcome))
+                accepted.append((text, outcome, utcnow()))
                 results.append({"message_id": text.message_id, "result": "sent", "provider_sid": outcome.sid})
             else:
                 results.append(outcome)
@@ -188,50 +188,55 @@ def send_claimed(texts: list[Claimed]) -> list[dict[str, Any]]:
 def _hand_to_provider(text: Claimed) -> SendResult | dict[str, Any]:
     """One provider call, at the text's slot and its number's turn, holding the contact's write lock from
     the opt-out look until the provider has answered: a STOP committed before is seen, and one arriving
-    meanwhile waits until this text is out. The provider's answer, or the outcome if it was not sent."""
+    meanwhile waits until this text is out. The turn is taken under the lock, right before the call (a
+    wait for room happens outside it). The provider's answer, or the outcome if it was not sent."""
     message_id, number = text.message_id, text.number
     if text.slot_at is not None:
         pacing.sleep_until(text.slot_at)
     service_sid = number.messaging_service_sid if number is not None else None
     provider = get_provider()  # built before the gate, so the call follows its turn at once
-    if number is not None:
-        try:
-            pacing.pass_gate(get_redis(), number)
-        except TimeoutError:
-            _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
-            raise
-    with session_scope() as session:
-        contact = _locked_contact(session, text.contact_id)
-        if (contact is None or contact.opted_out) and not text.compliance:
-            _block_opted_out(session, message_id)
-            return {"message_id": message_id, "result": "blocked"}
-        message = session.get(Message, message_id)
-        if message is None or not _still_ours(message, text.claimed_at):
-            return {"message_id": message_id, "result": "claimed elsewhere"}
-        try:
-            return provider.send(to=text.to, from_=text.from_, body=text.body, messaging_service_sid=service_sid)
-        except ProviderError as exc:
-            session.rollback()
-            failure = exc
-    return _failed(message_id, failure)
+    while True:
+        if number is not None:
+            try:
+                pacing.pass_gate(get_redis(), number)
+            except TimeoutError:
+                _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
+                raise
+        with session_scope() as session:
+            contact = _locked_contact(session, text.contact_id)
+            if (contact is None or contact.opted_out) and not text.compliance:
+                _block_opted_out(session, message_id)
+                return {"message_id": message_id, "result": "blocked"}
+            message = session.get(Message, message_id)
+            if message is None or not _still_ours(message, text.claimed_at):
+                return {"message_id": message_id, "result": "claimed elsewhere"}
+            if number is not None and not pacing.take_turn(get_redis(), number):
+                continue  # another worker took the room: wait for it again, without the lock
+            try:
+                return provider.send(to=text.to, from_=text.from_, body=text.body, messaging_service_sid=service_sid)
+            except ProviderError as exc:
+                session.rollback()
+                failure = exc
+        return _failed(message_id, failure)
 
 
-def _record_accepted(accepted: list[tuple[Claimed, SendResult]]) -> list[tuple[Claimed, SendResult]]:
+def _record_accepted(accepted: list[tuple[Claimed, SendResult, datetime]]) -> list[tuple[Claimed, SendResult, datetime]]:
     """Store the provider ids and statuses of texts the provider took, in one transaction (a worker that
     dies first leaves them `sending`, and recovery asks the provider); then apply any status callback
-    that came before its id was stored. Returns an empty list for the next ones."""
+    that came before its id was stored. Each keeps the time the provider took it. Returns an empty list
+    for the next ones."""
     if not accepted:
         return []
     with session_scope() as session:
-        ids = [text.message_id for text, _ in accepted]
+        ids = [text.message_id for text, _, _ in accepted]
         messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
         # The status hooks name each text's contact: one read for all of them.
-        session.scalars(select(Contact).where(Contact.id.in_({text.contact_id for text, _ in accepted}))).all()
-        for text, result in accepted:
+        session.scalars(select(Contact).where(Contact.id.in_({text.contact_id for text, _, _ in accepted}))).all()
+        for text, result, taken_at in accepted:
             message = messages[text.message_id]
             message.provider_sid, message.decision = result.sid, "send"
-            apply_status(session, message, result.status)
-    for text, result in accepted:
+            apply_status(session, message, result.status, now=taken_at)
+    for text, result, _ in accepted:
         _apply_late_callback(text.message_id, result.sid)
         log.info("message %s sent as %s", text.message_id, result.sid)
     return []

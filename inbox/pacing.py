@@ -3,14 +3,16 @@
 Two Redis mechanisms, shared by every worker on every machine:
 - a *slot* reserved per text (one key per number holding its next free time) gives each text its
   turn in due order, so a worker never sleeps long: a text whose turn is far off goes back to RQ;
-- a *gate* taken right before the provider call (the number's last send time) spaces the calls
-  themselves, so texts that run late after their slot can never bunch up above the rate.
+- a *gate* (the number's provider calls in the last second): a worker waits at it for room, then
+  takes its turn right before the provider call, so texts that run late after their slot can never
+  bunch up above the rate, and the texts after a late one still go at their slots.
 Follow-ups pick, among the account's numbers, the one that frees up first (`earliest`).
 """
 
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -79,29 +81,45 @@ def earliest(redis: Redis, numbers: list[SendingNumber], now: float | None = Non
     return numbers[best]
 
 
-# KEYS[1]: the number's last send time (ms). ARGV: now (ms), interval (ms). Returns ms to wait; 0 = taken.
+# KEYS[1]: the number's recent provider calls (a sorted set of ms). ARGV: now (ms), window (ms), limit, and
+# a unique member to count this call by, or '' only to look. Returns ms to wait; 0 = room (counted if asked).
 _GATE = """
-local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
-local last = tonumber(redis.call('GET', KEYS[1]) or '-1e15')
-if now - last >= interval then
-  redis.call('SET', KEYS[1], tostring(now), 'PX', interval + 1000)
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  if ARGV[4] ~= '' then
+    redis.call('ZADD', KEYS[1], now, ARGV[4])
+    redis.call('PEXPIRE', KEYS[1], window)
+  end
   return 0
 end
-return last + interval - now
+return tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) + window - now
 """
+# Carriers count a number's texts per second; the gate counts a little more than a second, for the
+# moment between taking a turn and the provider's answer.
+GATE_WINDOW_MS = 1020
+
+
+def _gate(redis: Redis, number: SendingNumber, member: str) -> int:
+    return int(redis.eval(_GATE, 1, f"textdesk:pace:window:{number.id}", int(time.time() * 1000), GATE_WINDOW_MS,
+                          max(1, number.mps), member))
 
 
 def pass_gate(redis: Redis, number: SendingNumber, timeout: float = 30.0) -> None:
-    """Block until this number may hand one text to the provider now, and take that turn."""
-    interval = math.ceil(1000 / max(1, number.mps))
+    """Block until this number has room in its window for one more provider call (at most its
+    messages-per-second in any GATE_WINDOW_MS); `take_turn` takes it, right before the call. A text
+    that ran late after its slot goes as soon as there is room, so the texts after it stay on time."""
     deadline = time.monotonic() + timeout
-    while True:
-        wait_ms = int(redis.eval(_GATE, 1, f"textdesk:pace:gate:{number.id}", int(time.time() * 1000), interval))
-        if wait_ms <= 0:
-            return
+    while (wait_ms := _gate(redis, number, "")) > 0:
         if time.monotonic() > deadline:
             raise TimeoutError(f"number {number.phone} stayed busy for {timeout:.0f} s")
         time.sleep(wait_ms / 1000)
+
+
+def take_turn(redis: Redis, number: SendingNumber) -> bool:
+    """Count one provider call of this number now, if its window has room; False if another worker took
+    the room since `pass_gate`."""
+    return _gate(redis, number, secrets.token_hex(8)) == 0
 
 
 def sleep_until(at: float) -> None:
