@@ -8,6 +8,7 @@ have replied, opted out or booked alone.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -195,18 +196,22 @@ def _gate(session: Session, facts: SweepFacts, followup_id: int, at: datetime) -
         return _block(session, followup, sending.DUPLICATE,
                       f"a follow-up already went to this contact in the last {account.followup_per_contact_hours} h")
     facts.sent[contact.id].append((followup.id, at))  # a second session of the same contact in this batch waits
-    slot = _reserve(numbers, number, sticky=number is not None and number.phone == last.to_number)
+    slot = _reserve(numbers, number, sticky=number is not None and number.phone == last.to_number,
+                    not_before=followup.due_at)
     if slot is not None and slot.number is not number:
         decision = replace(decision, from_number=slot.number.phone,
                            messaging_service_sid=slot.number.messaging_service_sid)
     return _Going(followup, decision, slot)
 
 
-def _reserve(numbers: list[SendingNumber], number: SendingNumber | None, sticky: bool) -> pacing.Slot | None:
+def _reserve(numbers: list[SendingNumber], number: SendingNumber | None, sticky: bool,
+             not_before: datetime) -> pacing.Slot | None:
     """The text's turn, taken now so that the batch's texts spread over the account's numbers in due
-    order (a contact who texted one of them hears from that one); None if Redis is away."""
+    order (a contact who texted one of them hears from that one), and never before the follow-up is
+    due (a sweep may start up to DUE_EARLY before); None if Redis is away."""
     try:
-        return pacing.reserve(get_redis(), [number] if sticky and number is not None else numbers)
+        return pacing.reserve(get_redis(), [number] if sticky and number is not None else numbers,
+                              now=max(time.time(), not_before.timestamp()))
     except RedisError:
         return None
 
