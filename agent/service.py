@@ -16,6 +16,7 @@ from core import hooks
 from core.db import utcnow
 from core.outbox import enqueue_after_commit
 from core.settings import get_settings
+from inbox.inbound import InboundResult
 from inbox.models import Account, Contact, Message, Thread
 from inbox.sending import send_text
 from inbox.threads import add_note
@@ -47,11 +48,11 @@ def schedule_turn(session: Session, message: Message) -> None:
     enqueue_after_commit(session, TURN_JOB, message.id, job_id=turn_job_id(message.id), at=at)
 
 
-def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,
-                     compliance: str | None) -> None:
+def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
     """A customer's text on a thread the agent owns gets the agent's answer; keywords never do."""
-    if compliance is None and thread.owner == "agent" and not contact.opted_out:
-        schedule_turn(session, message)
+    for text in received:
+        if text.compliance is None and text.thread.owner == "agent" and not text.contact.opted_out:
+            schedule_turn(session, text.message)
 
 
 def start_followup_conversation(session: Session, thread: Thread, followup_id: int) -> Message | None:
@@ -87,5 +88,5 @@ def _note_unmatched_job_type(session: Session, account: Account, thread: Thread)
 
 
 def register() -> None:
-    hooks.register(hooks.TEXT_RECEIVED, on_text_received)
+    hooks.register(hooks.TEXTS_RECEIVED, on_texts_received)
     hooks.register(hooks.THREAD_TO_AGENT, start_followup_conversation)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 # The names announced, in one place (keyword arguments each carries are listed beside it).
-TEXT_RECEIVED = "text.received"  # message, thread, contact, compliance (None, opt_out, opt_in, help, …)
+TEXTS_RECEIVED = "texts.received"  # received: InboundResults in arrival order (message, thread, contact, compliance)
 CONTACT_OPTED_OUT = "contact.opted_out"  # contact, source
 CONTACT_OPTED_IN = "contact.opted_in"  # contact, source
 THREAD_HANDED_OFF = "thread.handed_off"  # thread, reason

@@ -14,7 +14,8 @@ from core import hooks
 from core.db import utcnow
 from followups.models import Followup
 from inbox import events
-from inbox.models import Contact, Message, Thread
+from inbox.inbound import InboundResult
+from inbox.models import Contact
 from inbox.serializers import iso
 
 
@@ -52,10 +53,12 @@ def cancel_pending_for_contact(session: Session, account_id: int, contact_id: in
     return sum(cancel(session, f, reason) for f in rows)
 
 
-def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,
-                     compliance: str | None) -> None:
+def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
     """Any text from the customer (a keyword too) means they are talking to us: no automated nudge."""
-    cancel_pending_for_contact(session, contact.account_id, contact.id, "inbound_reply")
+    rows = session.scalars(select(Followup).where(Followup.contact_id.in_({r.contact.id for r in received}),
+                                                  Followup.status == "scheduled").order_by(Followup.id))
+    for followup in rows:
+        cancel(session, followup, "inbound_reply")
 
 
 def on_opted_out(session: Session, *, contact: Contact, source: str) -> None:
@@ -64,4 +67,4 @@ def on_opted_out(session: Session, *, contact: Contact, source: str) -> None:
 
 def register() -> None:
     hooks.register(hooks.CONTACT_OPTED_OUT, on_opted_out)
-    hooks.register(hooks.TEXT_RECEIVED, on_text_received)
+    hooks.register(hooks.TEXTS_RECEIVED, on_texts_received)

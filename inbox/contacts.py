@@ -1,9 +1,12 @@
-"""Finding or creating the people who text, and their conversation: one way for every entry point."""
+"""Finding or creating the people who text, and their conversation: one way for every entry point,
+for one person or for a batch of inbound texts."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inbox import events
@@ -13,22 +16,49 @@ from inbox.phones import timezone_of
 OPEN_STATUSES = ("open", "pending", "snoozed")
 
 
+def contacts_for(session: Session, account: Account, phones: Iterable[str]) -> dict[str, Contact]:
+    """The account's contacts for `phones` (E.164), the missing ones created: one read, and for new
+    people one INSERT that another transaction creating the same person at once cannot break."""
+    wanted = set(phones)
+    query = select(Contact).where(Contact.account_id == account.id, Contact.phone.in_(wanted))
+    found = {c.phone: c for c in session.scalars(query)}
+    missing = sorted(wanted - found.keys())
+    if missing:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(Contact).on_conflict_do_nothing(index_elements=["account_id", "phone"]),
+                        [{"account_id": account.id, "phone": phone, "timezone": timezone_of(phone, account.timezone),
+                          "opted_out": False} for phone in missing])
+        found |= {c.phone: c for c in session.scalars(query.where(Contact.phone.in_(missing)))}
+    return found
+
+
 def upsert_contact(session: Session, account: Account, phone: str, **details: str | None) -> Contact:
     """The account's contact for `phone` (E.164), created if new; `details` (name, email, zip) fill gaps
     and never overwrite what a rep or an earlier event already stored."""
-    contact = session.scalar(select(Contact).where(Contact.account_id == account.id, Contact.phone == phone))
-    if contact is None:
-        try:
-            with session.begin_nested():  # two first texts (or events) from the same person at once: one contact
-                contact = Contact(account_id=account.id, phone=phone, timezone=timezone_of(phone, account.timezone))
-                session.add(contact)
-        except IntegrityError:
-            contact = session.scalars(select(Contact).where(
-                Contact.account_id == account.id, Contact.phone == phone)).one()
+    contact = contacts_for(session, account, [phone])[phone]
     for field, value in details.items():
         if value and not getattr(contact, field):
             setattr(contact, field, value)
     return contact
+
+
+def threads_for(session: Session, contacts: Iterable[Contact], *, reopen: bool) -> dict[int, Thread]:
+    """Each contact's conversation, by contact id (see `thread_for`), with one read for all of them."""
+    by_id = {c.id: c for c in contacts}
+    latest = select(func.max(Thread.id)).where(Thread.contact_id.in_(by_id)).group_by(Thread.contact_id)
+    if not reopen:
+        latest = latest.where(Thread.status.in_(OPEN_STATUSES))
+    threads = {t.contact_id: t for t in session.scalars(select(Thread).where(Thread.id.in_(latest)))}
+    new = [Thread(account_id=c.account_id, contact_id=c.id, status="open", owner="none", opted_out=c.opted_out)
+           for c in by_id.values() if c.id not in threads]
+    if new:
+        session.add_all(new)
+        session.flush()
+        threads |= {t.contact_id: t for t in new}
+        if not reopen:
+            for thread in new:
+                events.thread_changed(session, thread, by_id[thread.contact_id])
+    return threads
 
 
 def thread_for(session: Session, contact: Contact, *, reopen: bool) -> Thread:
@@ -36,15 +66,4 @@ def thread_for(session: Session, contact: Contact, *, reopen: bool) -> Thread:
     even a resolved one; our own outreach (`reopen=False`) leaves a resolved thread closed and opens a
     new one. A new outreach thread is announced here; a customer's text announces its thread itself,
     once the message is stored."""
-    query = select(Thread).where(Thread.account_id == contact.account_id, Thread.contact_id == contact.id)
-    if not reopen:
-        query = query.where(Thread.status.in_(OPEN_STATUSES))
-    thread = session.scalar(query.order_by(Thread.id.desc()).limit(1))
-    if thread is None:
-        thread = Thread(account_id=contact.account_id, contact_id=contact.id, status="open", owner="none",
-                        opted_out=contact.opted_out)
-        session.add(thread)
-        session.flush()
-        if not reopen:
-            events.thread_changed(session, thread, contact)
-    return thread
+    return threads_for(session, [contact], reopen=reopen)[contact.id]

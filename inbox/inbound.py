@@ -2,8 +2,9 @@
 
 One transaction: find the account, drop a repeat delivery, recognise compliance keywords and
 act on them (ledger, flags, confirmation) before anything else, store the message, update the
-thread, then announce `hooks.TEXT_RECEIVED` so its consumers react (follow-ups cancel, the agent
-takes its turn). Events and jobs go out only after the caller commits.
+thread, then announce `hooks.TEXTS_RECEIVED` so its consumers react (follow-ups cancel, the agent
+takes its turn). Events and jobs go out only after the caller commits. The webhook stores the texts
+that arrive together in one transaction (`receive_texts`), each exactly as if it came alone.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +25,7 @@ from core.db import utcnow
 from inbox import consent, events
 from inbox.accounts import ValidationError
 from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
-from inbox.contacts import thread_for, upsert_contact
+from inbox.contacts import contacts_for, threads_for
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, display, to_e164
 from inbox.sending import segments_of, send_text
@@ -36,6 +38,9 @@ MAX_BODY = 1600
 
 class UnknownRecipient(LookupError):
     """No account texts from the `To` number (or uses the Messaging Service)."""
+
+
+InboundError = ValidationError | UnknownRecipient
 
 
 @dataclass
@@ -108,75 +113,122 @@ def _duplicate_result(session: Session, message: Message) -> InboundResult:
     return InboundResult(message=message, thread=thread, contact=contact, duplicate=True)
 
 
-def receive_sms(
-    session: Session,
-    *,
-    to: str,
-    from_: str,
-    body: str,
-    provider_sid: str,
-    media: Iterable[dict[str, str]] = (),
-    messaging_service_sid: str | None = None,
-    opt_out_type: str | None = None,
-    now: datetime | None = None,
-) -> InboundResult:
+@dataclass
+class InboundText:
+    """One inbound text as the webhook parsed it (`now`: when it arrived, if not now)."""
+
+    to: str
+    from_: str
+    body: str
+    provider_sid: str
+    media: Iterable[dict[str, str]] = ()
+    messaging_service_sid: str | None = None
+    opt_out_type: str | None = None
+    now: datetime | None = None
+
+
+def receive_sms(session: Session, **fields: Any) -> InboundResult:
     """Store one inbound text and act on it (see the module docstring). The caller commits.
 
     Raises ValidationError for a malformed field (named in the message) and UnknownRecipient
     when no account texts from `to`. A repeat `provider_sid` returns the stored message with
     `duplicate=True` and changes nothing.
     """
-    if not provider_sid:
+    [result] = receive_texts(session, [InboundText(**fields)])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundResult | InboundError]:
+    """Store several inbound texts in one transaction, in arrival order, each as `receive_sms` would;
+    each text's result or the error that refused it alone. The caller commits.
+
+    Everything a batch needs is read together: the contacts, their latest threads, and the texts
+    stored in one INSERT that skips a MessageSid already stored (no look-up first, no savepoint).
+    """
+    results: list[InboundResult | InboundError | None] = [None] * len(texts)
+    checked: list[tuple[int, InboundText, Account]] = []
+    for i, text in enumerate(texts):
+        try:
+            checked.append((i, *_checked(session, text)))
+        except (ValidationError, UnknownRecipient) as exc:
+            results[i] = exc
+    by_account: dict[int, tuple[Account, set[str]]] = {}
+    for _, text, account in checked:
+        by_account.setdefault(account.id, (account, set()))[1].add(text.from_)
+    contacts = {(account.id, phone): contact for account, phones in by_account.values()
+                for phone, contact in contacts_for(session, account, phones).items()}
+    threads = threads_for(session, contacts.values(), reopen=True)
+    rows: list[dict[str, Any]] = []
+    for _, text, account in checked:
+        contact = contacts[(account.id, text.from_)]
+        rows.append({"account_id": account.id, "thread_id": threads[contact.id].id, "contact_id": contact.id,
+                     "direction": "inbound", "sender": "customer", "body": text.body, "from_number": text.from_,
+                     "to_number": text.to, "provider_sid": text.provider_sid, "status": "received",
+                     "attachments": list(text.media), "segments": segments_of(text.body),
+                     "created_at": text.now or utcnow()})
+    stored = _store(session, rows)
+    received: list[InboundResult] = []
+    for (i, text, account), row in zip(checked, rows, strict=True):
+        message = stored.pop(text.provider_sid, None)  # a MessageSid twice in the batch: the second is a repeat
+        if message is None:
+            existing = _existing(session, text.provider_sid)
+            assert existing is not None
+            results[i] = _duplicate_result(session, existing)
+            continue
+        contact, thread = contacts[(account.id, text.from_)], threads[row["contact_id"]]
+        _touch(thread, row["created_at"])
+        events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
+        result = results[i] = InboundResult(message=message, thread=thread, contact=contact)
+        # Compliance first: before routing, before the agent.
+        _apply_compliance(session, account, contact, thread, message, classify(text.body, text.opt_out_type),
+                          result, row["created_at"])
+        received.append(result)
+    if received:
+        # Then whoever acts on texts (follow-ups, the agent) reacts, in this transaction.
+        hooks.announce(session, hooks.TEXTS_RECEIVED, received=received)
+        for result in {r.thread.id: r for r in received}.values():  # each thread once, as it now stands
+            events.thread_changed(session, result.thread, result.contact)
+    return [r for r in results if r is not None]
+
+
+
+def _checked(session: Session, text: InboundText) -> tuple[InboundText, Account]:
+    """The text with its fields normalised, and the account it is for; or why it cannot be stored."""
+    if not text.provider_sid:
         raise ValidationError("MessageSid: is required")
-    body = body.replace("\x00", "")  # no database stores NUL in text, and no person types it
+    body = text.body.replace("\x00", "")  # no database stores NUL in text, and no person types it
     if len(body) > MAX_BODY:
         raise ValidationError(f"Body: is {len(body)} characters; at most {MAX_BODY}")
-    to, from_ = _phone(to, "To"), _phone(from_, "From")
-    # No look-up for a repeat delivery first: the unique MessageSid catches it below, and repeats are rare.
-    account = find_account(session, to, messaging_service_sid)
+    to, from_ = _phone(text.to, "To"), _phone(text.from_, "From")
+    account = find_account(session, to, text.messaging_service_sid)
     if account is None:
-        log.warning(
-            "inbound text %s to %s (service %s): no account uses that number",
-            provider_sid,
-            to,
-            messaging_service_sid,
-        )
-        raise UnknownRecipient(
-            f"no account texts from {to}"
-            + (f" or uses {messaging_service_sid}" if messaging_service_sid else "")
-        )
-    now = now or utcnow()
-    contact = upsert_contact(session, account, from_)
-    thread = thread_for(session, contact, reopen=True)
-    row = {"account_id": account.id, "thread_id": thread.id, "contact_id": contact.id, "direction": "inbound",
-           "sender": "customer", "body": body, "from_number": from_, "to_number": to, "provider_sid": provider_sid,
-           "status": "received", "attachments": list(media), "segments": segments_of(body), "created_at": now}
-    # One statement stores the text or finds it already stored (the same MessageSid delivered twice,
-    # even at the same moment): no look-up first, no savepoint.
+        log.warning("inbound text %s to %s (service %s): no account uses that number",
+                    text.provider_sid, to, text.messaging_service_sid)
+        raise UnknownRecipient(f"no account texts from {to}"
+                               + (f" or uses {text.messaging_service_sid}" if text.messaging_service_sid else ""))
+    return replace(text, body=body, to=to, from_=from_), account
+
+
+def _store(session: Session, rows: list[dict[str, Any]]) -> dict[str, Message]:
+    """Insert the texts in one statement; the ones stored, by MessageSid (a repeat is skipped)."""
+    if not rows:
+        return {}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    message = session.scalar(insert(Message).values(row).on_conflict_do_nothing(index_elements=["provider_sid"])
-                             .returning(Message))
-    if message is None:
-        existing = _existing(session, provider_sid)
-        assert existing is not None
-        return _duplicate_result(session, existing)
+    statement = insert(Message).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(Message)
+    return {m.provider_sid or "": m for m in session.scalars(statement, rows)}
+
+
+def _touch(thread: Thread, at: datetime) -> None:
+    """A customer's text reopens the thread and counts as unread."""
     if thread.status in ("resolved", "snoozed"):
         thread.status = "open"
     thread.unread_count = (thread.unread_count or 0) + 1
     # A text kept while the database was away is stored later with the time it arrived: it never
     # moves the thread's latest activity back behind a newer message.
-    if thread.last_message_at is None or thread.last_message_at < now:
-        thread.last_message_at = now
-    session.flush()
-    events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
-    result = InboundResult(message=message, thread=thread, contact=contact)
-    # Compliance first: before routing, before the agent.
-    _apply_compliance(session, account, contact, thread, message, classify(body, opt_out_type), result, now)
-    # Then whoever acts on texts (follow-ups, the agent) reacts, in this transaction.
-    hooks.announce(session, hooks.TEXT_RECEIVED, message=message, thread=thread, contact=contact,
-                   compliance=result.compliance)
-    events.thread_changed(session, thread, contact)
-    return result
+    if thread.last_message_at is None or thread.last_message_at < at:
+        thread.last_message_at = at
 
 
 def _reach(account: Account, to: str) -> str:

@@ -13,6 +13,7 @@ from bookings.records import booking_json
 from core import hooks
 from followups.models import Followup
 from followups.service import followup_json
+from inbox.inbound import InboundResult
 from inbox.models import Contact, Message, Thread
 from inbox.serializers import message_json
 from integrations.delivery import record
@@ -60,10 +61,10 @@ def on_handed_off(session: Session, *, thread: Thread, reason: str) -> None:
         "contact": contact_data(session.get(Contact, thread.contact_id))})
 
 
-def on_text_received(session: Session, *, message: Message, thread: Thread, contact: Contact,
-                     compliance: str | None) -> None:
-    record(session, message.account_id, "message.received",
-           message_json(message) | {"contact": contact_data(contact), "compliance": compliance})
+def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
+    for text in received:
+        record(session, text.message.account_id, "message.received",
+               message_json(text.message) | {"contact": contact_data(text.contact), "compliance": text.compliance})
 
 
 def on_message_status(session: Session, *, message: Message) -> None:
@@ -83,6 +84,6 @@ def register() -> None:
     hooks.register(hooks.CONTACT_OPTED_OUT, on_opted_out)
     hooks.register(hooks.CONTACT_OPTED_IN, on_opted_in)
     hooks.register(hooks.THREAD_HANDED_OFF, on_handed_off)
-    hooks.register(hooks.TEXT_RECEIVED, on_text_received)
+    hooks.register(hooks.TEXTS_RECEIVED, on_texts_received)
     hooks.register(hooks.MESSAGE_STATUS, on_message_status)
     hooks.register(hooks.FOLLOWUP_SENT, on_followup_sent)

@@ -4,7 +4,8 @@ callbacks (`POST /webhooks/twilio/status`).
 Each request is checked, parsed and handed to the inbox; nothing else happens here. When the
 database does not answer, a checked and parsed webhook is kept in the spool (`webhooks/spool.py`)
 and answered 200 as usual, except a compliance text (STOP, START, HELP…), answered 503 for the
-provider to retry (see `_store_or_spool`).
+provider to retry (see `_keep`). Texts that arrive together are stored in one
+transaction (`webhooks/inbound_writer.py`).
 Signatures: `X-Twilio-Signature` is verified against TEXTDESK_PUBLIC_URL + path + query with
 TWILIO_AUTH_TOKEN; a missing or wrong one is a 403 and nothing is stored. With the `dev`
 provider and no token configured there is nothing to verify against, so unsigned requests are
@@ -32,7 +33,8 @@ from inbox.accounts import ValidationError
 from inbox.compliance import classify
 from inbox.inbound import MAX_BODY, InboundResult, UnknownRecipient, receive_sms
 from inbox.status import PROVIDER_STATUS, handle_callback
-from webhooks import spool
+from webhooks import inbound_writer, spool
+from webhooks.inbound_writer import DatabaseAway
 from webhooks.openapi import TwilioMessageOperation, TwilioStatusOperation
 from webhooks.signatures import valid_twilio_signature
 
@@ -154,38 +156,27 @@ def _unavailable(detail: str) -> HTTPException:
     return HTTPException(status_code=503, detail=detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-def _store_or_spool(db: Session, kind: str, fields: dict[str, Any]) -> None:
-    """Store now; if the database does not answer, keep the webhook in the spool and answer 200 all
-    the same. A compliance text is the exception: 503, so the provider retries it (see below)."""
+def _keep(kind: str, fields: dict[str, Any]) -> None:
+    """The database did not answer: keep the webhook in the spool, to be answered 200 all the same;
+    a compliance text is the exception, answered 503 for the provider to retry (see below)."""
+    if kind == "text" and classify(fields["body"], fields["opt_out_type"]) is not None:
+        # Strict STOP: once a STOP's webhook has answered, no text to that number may start, so a
+        # 200 must follow the committed opt-out, never a spooled one (a reply queued before it
+        # could still go out while it waits). 503 instead: with `#rc=5&rp=5xx` on the webhook
+        # URL Twilio retries it, and its Advanced Opt-Out has already recorded the STOP and
+        # blocks our sends to that number at the provider meanwhile.
+        log.warning("database unreachable: %s answered 503 for the provider to retry", fields["provider_sid"])
+        raise _unavailable("the database is unavailable; try again shortly")
+    log.warning("database unreachable: %s %s kept in the spool", kind, fields["provider_sid"])
     try:
-        if kind == "text":
-            result = store_text(db, fields)
-            if result.duplicate:
-                log.info("repeat delivery of %s ignored", fields["provider_sid"])
-        else:
-            store_status(db, fields)
-    except Exception as exc:
-        if not database_unreachable(exc):
-            raise
-        _rollback(db)
-        if kind == "text" and classify(fields["body"], fields["opt_out_type"]) is not None:
-            # Strict STOP: once a STOP's webhook has answered, no text to that number may start, so a
-            # 200 must follow the committed opt-out, never a spooled one (a reply queued before it
-            # could still go out while it waits). 503 instead: with `#rc=5&rp=5xx` on the webhook
-            # URL Twilio retries it, and its Advanced Opt-Out has already recorded the STOP and
-            # blocks our sends to that number at the provider meanwhile.
-            log.warning("database unreachable: %s answered 503 for the provider to retry", fields["provider_sid"])
-            raise _unavailable("the database is unavailable; try again shortly") from None
-        log.warning("database unreachable: %s %s kept in the spool", kind, fields["provider_sid"])
-        try:
-            spool.append(kind, fields)
-        except OSError:
-            log.exception("spool unavailable too: %s answered 503", fields["provider_sid"])
-            raise _unavailable("the database and the spool are unavailable; try again shortly") from None
+        spool.append(kind, fields)
+    except OSError:
+        log.exception("spool unavailable too: %s answered 503", fields["provider_sid"])
+        raise _unavailable("the database and the spool are unavailable; try again shortly") from None
 
 
-@post("/webhooks/twilio/messages", sync_to_thread=True, status_code=200, operation_class=TwilioMessageOperation)
-def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -> Response[str]:
+@post("/webhooks/twilio/messages", status_code=200, operation_class=TwilioMessageOperation)
+async def inbound_message(request: Request[Any, Any, Any], body: bytes) -> Response[str]:
     """An inbound text: verified, parsed, stored once, compliance first; answers empty TwiML."""
     fields = _fields(request, body)
     verify_signature(request, fields)
@@ -197,14 +188,17 @@ def inbound_message(request: Request[Any, Any, Any], db: Session, body: bytes) -
         raise Rejected(status_code=400, detail=f"Body: is {len(text)} characters; at most {MAX_BODY}")
     parsed = {"to": to, "from_": from_, "body": text, "provider_sid": sid, "media": _media(form),
               "messaging_service_sid": _sid(form, "MessagingServiceSid"), "opt_out_type": _one(form, "OptOutType")}
-    try:
-        _store_or_spool(db, "text", parsed)
-    except ValidationError as exc:
-        db.rollback()
-        raise Rejected(status_code=400, detail=str(exc)) from None
-    except UnknownRecipient as exc:
-        db.rollback()
-        raise Rejected(status_code=404, detail=str(exc)) from None
+    outcome = await inbound_writer.store(parsed)  # with the other texts arriving meanwhile
+    if isinstance(outcome, DatabaseAway):
+        _keep("text", parsed)
+    elif isinstance(outcome, ValidationError):
+        raise Rejected(status_code=400, detail=str(outcome))
+    elif isinstance(outcome, UnknownRecipient):
+        raise Rejected(status_code=404, detail=str(outcome))
+    elif isinstance(outcome, Exception):
+        raise outcome
+    elif outcome.duplicate:
+        log.info("repeat delivery of %s ignored", sid)
     return _twiml()
 
 
@@ -221,7 +215,14 @@ def status_callback(request: Request[Any, Any, Any], db: Session, body: bytes) -
     error_code = _one(form, "ErrorCode")
     if error_code is not None and not error_code.isdigit():
         raise Rejected(status_code=400, detail="ErrorCode: must be a number")
-    _store_or_spool(db, "status", {"provider_sid": sid, "provider_status": status, "error_code": error_code})
+    parsed = {"provider_sid": sid, "provider_status": status, "error_code": error_code}
+    try:
+        store_status(db, parsed)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        _rollback(db)
+        _keep("status", parsed)
     return _twiml()
 
 
