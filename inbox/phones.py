@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
@@ -10,6 +12,8 @@ class InvalidPhone(ValueError):
     pass
 
 
+# Parsing is the costly part of an inbound text's fields, and the same numbers come back all day.
+@lru_cache(maxsize=8192)
 def to_e164(raw: str, region: str = "US") -> str:
     """'(415) 555-0134' -> '+14155550134'; raises InvalidPhone with a readable reason."""
     if not raw or not raw.strip():
@@ -23,6 +27,7 @@ def to_e164(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=8192)
 def display(e164: str) -> str:
     """'+14155550134' -> '(415) 555-0134' for North American numbers, international format otherwise."""
     parsed = phonenumbers.parse(e164, None)

@@ -64,7 +64,10 @@ def _run() -> None:
             log.exception("inbound batch failed")
             outcomes = [exc] * len(batch)
         for (_, loop, future), outcome in zip(batch, outcomes, strict=True):
-            loop.call_soon_threadsafe(_settle, future, outcome)
+            try:
+                loop.call_soon_threadsafe(_settle, future, outcome)
+            except RuntimeError:  # that request's event loop has closed: nobody waits for the answer
+                pass
 
 
 def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:

@@ -1,0 +1,141 @@
+"""Texts that arrive together are stored in one transaction, each exactly as if it had come alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from bookings.models import BookingSession
+from core import db, hooks
+from followups.models import Followup
+from inbox.accounts import ValidationError
+from inbox.inbound import InboundResult, InboundText, UnknownRecipient, receive_texts
+from inbox.models import Contact, Event, Message, Thread
+from tests.factories import make_tenant
+from tests.inbox.helpers import MIDDAY
+from tests.inbox.test_inbound import outbound
+from webhooks import inbound_writer
+
+TO = "+14155550100"
+ANA, BEN = "+14155550134", "+14155550135"
+_sids = iter(range(10_000))
+
+
+def texts(*items: tuple[str, str, str]) -> list[InboundText]:
+    return [InboundText(to=to, from_=sender, body=body, provider_sid=f"SMbatch{next(_sids):026d}", now=MIDDAY)
+            for to, sender, body in items]
+
+
+def scheduled_followup(session, contact: Contact) -> Followup:
+    booking = BookingSession(account_id=contact.account_id, external_id=f"sess_{contact.id}", contact_id=contact.id)
+    session.add(booking)
+    session.flush()
+    followup = Followup(account_id=contact.account_id, session_id=booking.id, contact_id=contact.id,
+                        due_at=MIDDAY + timedelta(minutes=15))
+    session.add(followup)
+    return followup
+
+
+def inbound(session) -> list[Message]:
+    session.expire_all()
+    return list(session.scalars(select(Message).where(Message.direction == "inbound").order_by(Message.id)))
+
+
+def test_each_text_of_a_batch_is_stored_on_its_contacts_thread_with_one_thread_update_each(session) -> None:
+    make_tenant(session)
+    results = receive_texts(session, texts((TO, ANA, "hi"), (TO, BEN, "hello"), (TO, ANA, "are you there?")))
+    session.commit()
+
+    assert [type(r) for r in results] == [InboundResult] * 3
+    assert [m.body for m in inbound(session)] == ["hi", "hello", "are you there?"]
+    ana = session.scalars(select(Contact).where(Contact.phone == ANA)).one()
+    [thread] = session.scalars(select(Thread).where(Thread.contact_id == ana.id)).all()
+    assert thread.unread_count == 2
+    assert {r.thread.id for r in results[::2]} == {thread.id}
+    updates = session.scalars(select(Event).where(Event.type == "thread.updated")).all()
+    assert sorted(e.thread_id for e in updates) == sorted({r.thread.id for r in results})
+    assert [e.payload["body"] for e in session.scalars(
+        select(Event).where(Event.type == "message.created").order_by(Event.id))] == ["hi", "hello", "are you there?"]
+
+
+def test_a_text_refused_alone_leaves_the_others_of_its_batch_stored(session) -> None:
+    make_tenant(session)
+    results = receive_texts(session, texts((TO, ANA, "one"), (TO, "not a phone", "two"), ("+12125550199", BEN, "x"),
+                                           (TO, BEN, "four")))
+    session.commit()
+
+    assert isinstance(results[1], ValidationError) and "From" in str(results[1])
+    assert isinstance(results[2], UnknownRecipient)
+    assert [m.body for m in inbound(session)] == ["one", "four"]
+
+
+def test_the_same_message_sid_twice_in_one_batch_is_stored_once(session) -> None:
+    make_tenant(session)
+    [first, again] = receive_texts(session, [InboundText(to=TO, from_=ANA, body="hi", provider_sid="SM" + "7" * 32)] * 2)
+    session.commit()
+
+    assert isinstance(first, InboundResult) and isinstance(again, InboundResult)
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert again.message.id == first.message.id
+    assert len(inbound(session)) == 1
+
+
+def test_a_stop_in_a_batch_opts_out_and_cancels_the_follow_ups_of_every_contact_that_wrote(session) -> None:
+    make_tenant(session)
+    receive_texts(session, texts((TO, ANA, "hello"), (TO, BEN, "hello")))
+    contacts = {c.phone: c for c in session.scalars(select(Contact))}
+    followups = [scheduled_followup(session, contacts[ANA]), scheduled_followup(session, contacts[BEN])]
+    session.commit()
+
+    results = receive_texts(session, texts((TO, ANA, "Is 3pm free?"), (TO, BEN, "STOP")))
+    session.commit()
+
+    assert [r.compliance for r in results if isinstance(r, InboundResult)] == [None, "opt_out"]
+    session.expire_all()
+    assert contacts[BEN].opted_out and not contacts[ANA].opted_out
+    assert [f.status for f in followups] == ["cancelled", "cancelled"]
+    assert [m.body for m in outbound(session)] == [
+        "Reyes Plumbing: you're unsubscribed and will get no more texts from us. Reply START to resubscribe."]
+
+
+def test_a_batch_that_fails_is_stored_again_one_text_at_a_time(session) -> None:
+    make_tenant(session)
+
+    def fail_on_boom(session, *, received) -> None:
+        if any(r.message.body == "boom" for r in received):
+            raise RuntimeError("a reaction failed on this text")
+
+    hooks.register(hooks.TEXTS_RECEIVED, fail_on_boom)
+    try:
+        outcomes = inbound_writer.write([{"to": TO, "from_": ANA, "body": body, "provider_sid": f"SMfail{n:028d}"}
+                                         for n, body in enumerate(["before", "boom", "after"])])
+    finally:
+        hooks._handlers[hooks.TEXTS_RECEIVED].remove(fail_on_boom)
+
+    assert isinstance(outcomes[0], InboundResult) and isinstance(outcomes[2], InboundResult)
+    assert isinstance(outcomes[1], RuntimeError)
+    assert [m.body for m in inbound(session)] == ["before", "after"]
+
+
+def test_texts_handed_to_the_writer_at_once_are_each_stored_once_and_share_transactions(session) -> None:
+    make_tenant(session)
+    commits: list[int] = []
+    listener = lambda _session: commits.append(1)  # noqa: E731
+    event.listen(db.get_sessionmaker(), "after_commit", listener)
+
+    async def send_all() -> list[inbound_writer.Outcome]:
+        return await asyncio.gather(*(inbound_writer.store(
+            {"to": TO, "from_": f"+1415555{n:04d}", "body": f"text {n}", "provider_sid": f"SMtogether{n:024d}"})
+            for n in range(40)))
+
+    try:
+        outcomes = asyncio.run(send_all())
+    finally:
+        event.remove(db.get_sessionmaker(), "after_commit", listener)
+
+    assert all(isinstance(o, InboundResult) and not o.duplicate for o in outcomes)
+    assert sorted(m.body for m in inbound(session)) == sorted(f"text {n}" for n in range(40))
+    assert len(commits) < 40
+
