@@ -2,7 +2,8 @@
 
 An event is a row in the event log (so a reconnecting browser can catch up from its last id)
 and, once the transaction commits, a Redis publish on the account's channel, which the
-channels plugin fans out to every connected CSR browser of that account.
+channels plugin fans out to every connected CSR browser of that account. Events published
+together share one Redis message, one JSON document per line.
 """
 
 from __future__ import annotations
@@ -60,10 +61,15 @@ def _drain() -> None:
         batch = [_outgoing.get()]
         while len(batch) < 500 and not _outgoing.empty():
             batch.append(_outgoing.get_nowait())
+        # One message per channel: the events of a busy moment, one JSON document per line (JSON
+        # never holds a raw newline); the websocket sends each line as a frame of its own.
+        lines: dict[str, list[str]] = {}
+        for channel, data in batch:
+            lines.setdefault(channel, []).append(data)
         try:
             pipe = get_redis().pipeline(transaction=False)
-            for channel, data in batch:
-                pipe.publish(channel, data)
+            for channel, data_lines in lines.items():
+                pipe.publish(channel, "\n".join(data_lines))
             pipe.execute()
         except RedisError:
             # The events are in the log: every browser catches up on them when it reconnects.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -75,6 +76,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     recovery = start_recovery()  # texts a killed worker left behind, on this worker's own clock
     # A killed worker's scheduler lock is freed within seconds rather than a minute; maintenance takes it.
     watch = start_periodic("textdesk-scheduler-watch", SCHEDULER_WATCH_SECONDS, release_dead_scheduler_locks)
+    gc.freeze()  # what start-up loaded lives as long as the worker: out of the collector's full passes
     try:
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
     finally:

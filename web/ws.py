@@ -69,7 +69,9 @@ class InboxSocket:
 
     async def forward(self, raw: bytes) -> None:
         try:
-            await self.send(raw.decode() if isinstance(raw, bytes) else str(raw))
+            async with self.lock:  # events published together come one per line; each is its own frame
+                for line in (raw.decode() if isinstance(raw, bytes) else str(raw)).split("\n"):
+                    await self.socket.send_text(line)
         except (WebSocketDisconnect, RuntimeError, OSError):  # closed under us; the receive loop ends it
             log.debug("dropping event for a closed socket")
 

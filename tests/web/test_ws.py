@@ -10,6 +10,7 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 
 from core.db import session_scope
+from core.queue import get_redis
 from inbox import events
 from inbox.models import Thread
 from tests.factories import make_tenant
@@ -201,3 +202,30 @@ def test_thread_row_check_uses_committed_state(session) -> None:
     thread = make_thread(session, tenant)
     with session_scope() as other:
         assert other.get(Thread, thread.id) is not None
+
+
+def test_events_committed_together_reach_the_socket_one_frame_each_in_order(client, session) -> None:
+    tenant = make_tenant(session)
+    thread = make_thread(session, tenant)
+    login(client, tenant.csr.email)
+    with client.websocket_connect("/ws") as ws:
+        _hello(ws)
+        _resume(ws, 0)
+        for n in range(30):
+            events.emit(session, tenant.account.id, events.NOTE_CREATED, {"n": n}, thread_id=thread.id)
+        session.commit()
+        got = [_receive_until(ws, lambda d: d.get("type") == events.NOTE_CREATED)["payload"]["n"] for _ in range(30)]
+    assert got == list(range(30))
+
+
+def test_a_message_of_several_lines_from_redis_is_sent_as_one_frame_per_event(client, session) -> None:
+    tenant = make_tenant(session)
+    login(client, tenant.csr.email)
+    with client.websocket_connect("/ws") as ws:
+        _hello(ws)
+        _resume(ws, 0)
+        lines = [json.dumps({"id": n, "type": events.NOTE_CREATED, "thread_id": None, "payload": {"n": n}})
+                 for n in (1, 2)]
+        get_redis().publish(events.channel_for(tenant.account.id), "\n".join(lines))
+        assert ws.receive_json(timeout=5)["payload"] == {"n": 1}
+        assert ws.receive_json(timeout=5)["payload"] == {"n": 2}
