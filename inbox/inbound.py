@@ -193,7 +193,6 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
     return [r for r in results if r is not None]
 
 
-
 def _checked(session: Session, text: InboundText) -> tuple[InboundText, Account]:
     """The text with its fields normalised, and the account it is for; or why it cannot be stored."""
     if not text.provider_sid:
