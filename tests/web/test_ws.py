@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import pytest
@@ -41,6 +42,18 @@ def _hello(ws: Any) -> dict[str, Any]:
     return data
 
 
+@contextmanager
+def _caught_up_socket(client: Any, session: Any) -> Iterator[tuple[Any, Any, Thread]]:
+    """A CSR's socket on a fresh account with one thread, subscribed and caught up."""
+    tenant = make_tenant(session)
+    thread = make_thread(session, tenant)
+    login(client, tenant.csr.email)
+    with client.websocket_connect("/ws") as ws:
+        _hello(ws)
+        _resume(ws, 0)
+        yield ws, tenant, thread
+
+
 def test_socket_without_a_session_is_refused(client) -> None:
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws") as ws:
         ws.receive_json(timeout=5)
@@ -74,12 +87,7 @@ def test_committed_action_reaches_the_socket_with_its_event_id(client, session) 
 
 
 def test_event_from_a_worker_process_publish_reaches_the_socket(client, session) -> None:
-    tenant = make_tenant(session)
-    thread = make_thread(session, tenant)
-    login(client, tenant.csr.email)
-    with client.websocket_connect("/ws") as ws:
-        _hello(ws)
-        _resume(ws, 0)
+    with _caught_up_socket(client, session) as (ws, tenant, thread):
         # What an RQ job does: a plain sync session, emit, commit.
         with session_scope() as job_session:
             events.emit(job_session, tenant.account.id, events.THREAD_UPDATED, {"id": thread.id, "x": 1},
@@ -89,12 +97,7 @@ def test_event_from_a_worker_process_publish_reaches_the_socket(client, session)
 
 
 def test_rolled_back_event_is_never_sent(client, session) -> None:
-    tenant = make_tenant(session)
-    thread = make_thread(session, tenant)
-    login(client, tenant.csr.email)
-    with client.websocket_connect("/ws") as ws:
-        _hello(ws)
-        _resume(ws, 0)
+    with _caught_up_socket(client, session) as (ws, tenant, thread):
         events.emit(session, tenant.account.id, events.THREAD_UPDATED, {"rolled": "back"},
                     thread_id=thread.id)
         session.rollback()
@@ -205,12 +208,7 @@ def test_thread_row_check_uses_committed_state(session) -> None:
 
 
 def test_events_committed_together_reach_the_socket_one_frame_each_in_order(client, session) -> None:
-    tenant = make_tenant(session)
-    thread = make_thread(session, tenant)
-    login(client, tenant.csr.email)
-    with client.websocket_connect("/ws") as ws:
-        _hello(ws)
-        _resume(ws, 0)
+    with _caught_up_socket(client, session) as (ws, tenant, thread):
         for n in range(30):
             events.emit(session, tenant.account.id, events.NOTE_CREATED, {"n": n}, thread_id=thread.id)
         session.commit()
@@ -219,11 +217,7 @@ def test_events_committed_together_reach_the_socket_one_frame_each_in_order(clie
 
 
 def test_a_message_of_several_lines_from_redis_is_sent_as_one_frame_per_event(client, session) -> None:
-    tenant = make_tenant(session)
-    login(client, tenant.csr.email)
-    with client.websocket_connect("/ws") as ws:
-        _hello(ws)
-        _resume(ws, 0)
+    with _caught_up_socket(client, session) as (ws, tenant, _thread):
         lines = [json.dumps({"id": n, "type": events.NOTE_CREATED, "thread_id": None, "payload": {"n": n}})
                  for n in (1, 2)]
         get_redis().publish(events.channel_for(tenant.account.id), "\n".join(lines))
