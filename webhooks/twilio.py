@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from anyio import to_thread
 from litestar import Request, post
 from litestar.exceptions import HTTPException
 from litestar.response import Response
@@ -190,7 +191,7 @@ async def inbound_message(request: Request[Any, Any, Any], body: bytes) -> Respo
               "messaging_service_sid": _sid(form, "MessagingServiceSid"), "opt_out_type": _one(form, "OptOutType")}
     outcome = await inbound_writer.store(parsed)  # with the other texts arriving meanwhile
     if isinstance(outcome, DatabaseAway):
-        _keep("text", parsed)
+        await to_thread.run_sync(_keep, "text", parsed)  # the spool fsyncs: off the event loop
     elif isinstance(outcome, ValidationError):
         raise Rejected(status_code=400, detail=str(outcome))
     elif isinstance(outcome, UnknownRecipient):
