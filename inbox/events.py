@@ -4,6 +4,10 @@ An event is a row in the event log (so a reconnecting browser can catch up from 
 and, once the transaction commits, a Redis publish on the account's channel, which the
 channels plugin fans out to every connected CSR browser of that account. Events published
 together share one Redis message, one JSON document per line.
+
+A transaction's events are written together, in one INSERT just before it commits: an inbound
+batch emits two per text, and one statement of plain rows costs a fraction of an ORM object and
+an INSERT each. Events emitted inside a savepoint that rolls back are dropped with it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ import threading
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from core.db import on_commit
 from core.queue import get_redis
@@ -45,10 +49,12 @@ _publisher: threading.Thread | None = None
 _publisher_lock = threading.Lock()
 
 
-def _publish(account_id: int, data: dict[str, Any]) -> None:
-    """Hand the event to this process's publisher thread: a request or job never waits on Redis for it."""
+def _publish_all(logged: list[dict[str, Any]]) -> None:
+    """Hand the logged events to this process's publisher thread: a request or job never waits on Redis."""
     global _publisher
-    _outgoing.put((channel_for(account_id), json.dumps(data, default=str)))
+    for row in logged:
+        data = {"id": row["id"], "type": row["type"], "thread_id": row["thread_id"], "payload": row["payload"]}
+        _outgoing.put((channel_for(row["account_id"]), json.dumps(data, default=str)))
     if _publisher is None or not _publisher.is_alive():
         with _publisher_lock:
             if _publisher is None or not _publisher.is_alive():
@@ -76,22 +82,70 @@ def _drain() -> None:
             log.warning("redis unavailable: %d realtime events not pushed", len(batch))
 
 
+_PENDING = "textdesk.events"  # session.info: [(innermost savepoint or None, event row)], in emission order
+
+
 def emit(session: Session, account_id: int, type: str, payload: dict[str, Any],
-         thread_id: int | None = None) -> Event:
+         thread_id: int | None = None) -> None:
     """Log an event in this transaction; publish it to the account's browsers after commit."""
-    event = Event(account_id=account_id, type=type, thread_id=thread_id, payload=payload)
-    session.add(event)  # flushed with the rest of the transaction; its id is known by commit
-    on_commit(session, lambda: _publish(account_id, envelope(event)))
-    return event
+    row = {"account_id": account_id, "type": type, "thread_id": thread_id, "payload": payload}
+    if not session.in_transaction():
+        session.begin()  # as `session.add` would: a rollback from here on takes the event with it
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), row))
 
 
-def thread_changed(session: Session, thread: Thread, contact: Contact | None = None) -> Event:
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release: the outer commit writes them
+        _write_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_reading_events(state: ORMExecuteState) -> None:
+    """Like autoflush: a read of the event log in the transaction sees the events emitted so far."""
+    if state.session.info.get(_PENDING) and state.is_select and Event.__mapper__ in state.all_mappers:
+        _write_pending(state.session)
+
+
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    rows = [row for _, row in pending]
+    # One statement assigns the ids in row order; RETURNING's own order is not promised, so sort them.
+    log_table = Event.metadata.tables[Event.__tablename__]  # plain rows: no ORM object per event
+    ids = sorted(session.scalars(insert(log_table).returning(log_table.c.id), rows))
+    logged = [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)]
+    on_commit(session, lambda: _publish_all(logged))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    """What a rollback undoes it un-emits: all of it, or a savepoint's own events."""
+    pending = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [(t, row) for t, row in pending if previous.nested and not _within(t, previous)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # closed without a commit (a commit has written them already)
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while transaction is not None and transaction is not savepoint:
+        transaction = transaction.parent
+    return transaction is savepoint
+
+
+def thread_changed(session: Session, thread: Thread, contact: Contact | None = None) -> None:
     """`thread.updated` with the thread as the list shows it (the one way to announce a thread change)."""
     contact = contact or session.get(Contact, thread.contact_id)
     assert contact is not None
     if thread.id is None or contact.id is None:
         session.flush()
-    return emit(session, thread.account_id, THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
+    emit(session, thread.account_id, THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
 
 
 def publish_ephemeral(account_id: int, type: str, payload: dict[str, Any]) -> None:

@@ -149,9 +149,10 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
     """
     results: list[InboundResult | InboundError | None] = [None] * len(texts)
     checked: list[tuple[int, InboundText, Account]] = []
+    accounts: dict[tuple[str, str | None], Account | None] = {}  # a batch's texts are mostly to one number
     for i, text in enumerate(texts):
         try:
-            checked.append((i, *_checked(session, text)))
+            checked.append((i, *_checked(session, text, accounts)))
         except (ValidationError, UnknownRecipient) as exc:
             results[i] = exc
     by_account: dict[int, tuple[Account, set[str]]] = {}
@@ -193,7 +194,8 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
     return [r for r in results if r is not None]
 
 
-def _checked(session: Session, text: InboundText) -> tuple[InboundText, Account]:
+def _checked(session: Session, text: InboundText,
+             accounts: dict[tuple[str, str | None], Account | None]) -> tuple[InboundText, Account]:
     """The text with its fields normalised, and the account it is for; or why it cannot be stored."""
     if not text.provider_sid:
         raise ValidationError("MessageSid: is required")
@@ -201,7 +203,10 @@ def _checked(session: Session, text: InboundText) -> tuple[InboundText, Account]
     if len(body) > MAX_BODY:
         raise ValidationError(f"Body: is {len(body)} characters; at most {MAX_BODY}")
     to, from_ = _phone(text.to, "To"), _phone(text.from_, "From")
-    account = find_account(session, to, text.messaging_service_sid)
+    key = (to, text.messaging_service_sid)
+    if key not in accounts:
+        accounts[key] = find_account(session, to, text.messaging_service_sid)
+    account = accounts[key]
     if account is None:
         log.warning("inbound text %s to %s (service %s): no account uses that number",
                     text.provider_sid, to, text.messaging_service_sid)

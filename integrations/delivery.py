@@ -57,7 +57,7 @@ def job_id(delivery_id: int, attempt: int) -> str:
 def record(session: Session, account_id: int, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
     """Write one delivery per active endpoint of the account subscribed to `event_type`, in this
     transaction; their first attempts are enqueued once it commits."""
-    subscribed = [e for e in _active_endpoints(session, account_id) if event_type in (e.events or [])]
+    subscribed = _subscribed(session, account_id, event_type)
     if not subscribed:
         return []
     now = utcnow()
@@ -70,6 +70,16 @@ def record(session: Session, account_id: int, event_type: str, data: dict[str, A
     for row in rows:
         enqueue_on_commit(session, row)
     return rows
+
+
+def wanted(session: Session, account_id: int, event_type: str) -> bool:
+    """Whether any active endpoint of the account takes `event_type`: a caller whose data is costly
+    to build asks first (an inbound batch, for each of its texts)."""
+    return bool(_subscribed(session, account_id, event_type))
+
+
+def _subscribed(session: Session, account_id: int, event_type: str) -> list[WebhookEndpoint]:
+    return [e for e in _active_endpoints(session, account_id) if event_type in (e.events or [])]
 
 
 def _active_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:

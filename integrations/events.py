@@ -16,7 +16,7 @@ from followups.service import followup_json
 from inbox.inbound import InboundResult
 from inbox.models import Contact, Message, Thread
 from inbox.serializers import message_json
-from integrations.delivery import record
+from integrations.delivery import record, wanted
 
 BOOKING_CHANGES = {"rescheduled": "booking.rescheduled", "cancelled": "booking.cancelled"}
 
@@ -63,6 +63,8 @@ def on_handed_off(session: Session, *, thread: Thread, reason: str) -> None:
 
 def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
     for text in received:
+        if not wanted(session, text.message.account_id, "message.received"):
+            continue
         record(session, text.message.account_id, "message.received",
                message_json(text.message) | {"contact": contact_data(text.contact), "compliance": text.compliance})
 

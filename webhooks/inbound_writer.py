@@ -63,16 +63,21 @@ def _run() -> None:
         except Exception as exc:  # the writer must outlive anything a batch does
             log.exception("inbound batch failed")
             outcomes = [exc] * len(batch)
+        # One wake-up of each event loop for the whole batch (a web process has one).
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Outcome]]] = {}
         for (_, loop, future), outcome in zip(batch, outcomes, strict=True):
+            answers.setdefault(loop, []).append((future, outcome))
+        for loop, settled in answers.items():
             try:
-                loop.call_soon_threadsafe(_settle, future, outcome)
-            except RuntimeError:  # that request's event loop has closed: nobody waits for the answer
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that event loop has closed: nobody waits for these answers
                 pass
 
 
-def _settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
-    if not future.done():  # the client may have gone away meanwhile
-        future.set_result(outcome)
+def _settle(settled: list[tuple[asyncio.Future[Outcome], Outcome]]) -> None:
+    for future, outcome in settled:
+        if not future.done():  # the client may have gone away meanwhile
+            future.set_result(outcome)
 
 
 def write(texts: list[dict[str, Any]]) -> list[Outcome]:
