@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,14 +55,16 @@ def job_id(delivery_id: int, attempt: int) -> str:
     return f"webhook-{delivery_id}-{attempt}"
 
 
-def record(session: Session, account_id: int, event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
+def record(session: Session, account_id: int, event_type: str,
+           data: Callable[[], dict[str, Any]]) -> list[WebhookDelivery]:
     """Write one delivery per active endpoint of the account subscribed to `event_type`, in this
-    transaction; their first attempts are enqueued once it commits."""
-    subscribed = _subscribed(session, account_id, event_type)
+    transaction; their first attempts are enqueued once it commits. `data` is built only when an
+    endpoint takes the event (most accounts have none, and every text and status announces one)."""
+    subscribed = [e for e in _active_endpoints(session, account_id) if event_type in (e.events or [])]
     if not subscribed:
         return []
     now = utcnow()
-    body = {"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data}
+    body = {"type": event_type, "timestamp": now.isoformat().replace("+00:00", "Z"), "data": data()}
     rows = [WebhookDelivery(account_id=account_id, endpoint_id=e.id, webhook_id=new_webhook_id(), type=event_type,
                             payload=body, status="pending", attempt=0, max_attempt=MAX_ATTEMPTS, next_attempt_at=now)
             for e in subscribed]
@@ -70,16 +73,6 @@ def record(session: Session, account_id: int, event_type: str, data: dict[str, A
     for row in rows:
         enqueue_on_commit(session, row)
     return rows
-
-
-def wanted(session: Session, account_id: int, event_type: str) -> bool:
-    """Whether any active endpoint of the account takes `event_type`: a caller whose data is costly
-    to build asks first (an inbound batch, for each of its texts)."""
-    return bool(_subscribed(session, account_id, event_type))
-
-
-def _subscribed(session: Session, account_id: int, event_type: str) -> list[WebhookEndpoint]:
-    return [e for e in _active_endpoints(session, account_id) if event_type in (e.events or [])]
 
 
 def _active_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:

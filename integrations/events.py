@@ -4,6 +4,7 @@ was true when the fact committed, however late the delivery."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from followups.service import followup_json
 from inbox.inbound import InboundResult
 from inbox.models import Contact, Message, Thread
 from inbox.serializers import message_json
-from integrations.delivery import record, wanted
+from integrations.delivery import record
 
 BOOKING_CHANGES = {"rescheduled": "booking.rescheduled", "cancelled": "booking.cancelled"}
 
@@ -38,44 +39,47 @@ def booking_data(session: Session, booking: Booking) -> dict[str, Any]:
 
 
 def on_booking_created(session: Session, *, booking: Booking) -> None:
-    record(session, booking.account_id, "booking.created", booking_data(session, booking))
+    record(session, booking.account_id, "booking.created", lambda: booking_data(session, booking))
 
 
 def on_booking_changed(session: Session, *, booking: Booking, change: str) -> None:
     event_type = BOOKING_CHANGES.get(change)
     if event_type:
-        record(session, booking.account_id, event_type, booking_data(session, booking))
+        record(session, booking.account_id, event_type, lambda: booking_data(session, booking))
 
 
 def on_opted_out(session: Session, *, contact: Contact, source: str) -> None:
-    record(session, contact.account_id, "contact.opted_out", {"contact": contact_data(contact), "source": source})
+    record(session, contact.account_id, "contact.opted_out",
+           lambda: {"contact": contact_data(contact), "source": source})
 
 
 def on_opted_in(session: Session, *, contact: Contact, source: str) -> None:
-    record(session, contact.account_id, "contact.opted_in", {"contact": contact_data(contact), "source": source})
+    record(session, contact.account_id, "contact.opted_in",
+           lambda: {"contact": contact_data(contact), "source": source})
 
 
 def on_handed_off(session: Session, *, thread: Thread, reason: str) -> None:
-    record(session, thread.account_id, "thread.handed_off", {
+    record(session, thread.account_id, "thread.handed_off", lambda: {
         "thread_id": thread.id, "reason": reason, "owner": thread.owner, "escalated": thread.escalated,
         "contact": contact_data(session.get(Contact, thread.contact_id))})
 
 
+def received_data(text: InboundResult) -> dict[str, Any]:
+    return message_json(text.message) | {"contact": contact_data(text.contact), "compliance": text.compliance}
+
+
 def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
     for text in received:
-        if not wanted(session, text.message.account_id, "message.received"):
-            continue
-        record(session, text.message.account_id, "message.received",
-               message_json(text.message) | {"contact": contact_data(text.contact), "compliance": text.compliance})
+        record(session, text.message.account_id, "message.received", partial(received_data, text))
 
 
 def on_message_status(session: Session, *, message: Message) -> None:
-    record(session, message.account_id, "message.status",
-           message_json(message) | {"contact": contact_data(session.get(Contact, message.contact_id))})
+    record(session, message.account_id, "message.status", lambda: message_json(message) | {
+        "contact": contact_data(session.get(Contact, message.contact_id))})
 
 
 def on_followup_sent(session: Session, *, followup: Followup, message: Message) -> None:
-    record(session, followup.account_id, "followup.sent", followup_json(followup) | {
+    record(session, followup.account_id, "followup.sent", lambda: followup_json(followup) | {
         "message_id": message.id, "contact": contact_data(session.get(Contact, followup.contact_id)),
         "session_ref": session_ref(session, followup.session_id)})
 
