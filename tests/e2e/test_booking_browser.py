@@ -83,3 +83,34 @@ def test_admin_sets_up_the_calendar_and_a_rep_books_from_the_contact_panel(new_p
     expect(rep.locator("#booking-picker .upcoming li")).to_have_count(0)
     session.expire_all()
     assert session.get(Booking, booking.id).status == "cancelled"
+
+
+def test_times_for_an_earlier_day_answering_late_never_replace_the_day_the_rep_picked(new_page: Any, session: Any,
+                                                                                      live_server: Any) -> None:
+    tenant = make_tenant(session)
+    session.add(JobType(account_id=tenant.account.id, name="Drain cleaning", duration_minutes=60))
+    session.commit()
+    live_server.webhook_text(tenant.number.phone, CUSTOMER, "My drain is slow", _sid())
+    rep = new_page()
+    held: list[Any] = []  # the panel's first slots request (today's times), answered only at the end
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    rep.route(re.compile(r"/api/v1/calendar/slots\?"), hold_the_first)
+    log_in(rep, tenant.csr.email)
+    _open(rep, session)
+    picker = rep.locator("#booking-picker")
+    expect(picker.locator(".picker-times")).to_contain_text("Looking for open times")
+    wednesday = next_weekday(2)
+    picker.locator("#picker-day").fill(wednesday.isoformat())
+    first = picker.locator(".slot").first
+    expect(first).to_have_attribute("data-start", re.compile(f"^{wednesday.isoformat()}T08:00"))
+    with rep.expect_response(re.compile(r"/api/v1/calendar/slots\?")) as late:
+        held[0].continue_()
+    late.value.finished()
+    rep.wait_for_timeout(300)  # the page has the late answer: it must leave Wednesday's times alone
+    expect(first).to_have_attribute("data-start", re.compile(f"^{wednesday.isoformat()}T08:00"))

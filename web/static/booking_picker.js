@@ -9,6 +9,7 @@
   const tz = boot.account.timezone;
   const picks = new Map();  // thread id -> {job, day, slot, moving}: survives the panel's re-renders
   let jobTypes = null;
+  let asked = 0;  // numbers each slots request, so an answer to an older choice never replaces a newer one
 
   function today() {
     return new Intl.DateTimeFormat("en-CA", { timeZone: tz }).format(new Date());  // YYYY-MM-DD
@@ -56,12 +57,14 @@
     }
 
     async function showTimes() {
+      const mine = ++asked;
       pick.slot = null;
       updateButton();
       times.replaceChildren(el("p", { className: "muted", text: "Looking for open times…" }));
       const params = new URLSearchParams({ job_type: pick.job, from: pick.day, to: addDays(pick.day, 13) });
       try {
         const slots = await api("GET", `/api/v1/calendar/slots?${params}`);
+        if (mine !== asked) return;
         if (!slots.length) {
           times.replaceChildren(el("p", { className: "muted", text: "No open times in the two weeks from this day." }));
           return;
@@ -74,7 +77,7 @@
             updateButton();
           },
         })));
-      } catch (err) { fail(err); times.replaceChildren(); }
+      } catch (err) { if (mine === asked) { fail(err); times.replaceChildren(); } }
     }
 
     go.addEventListener("click", async () => {
