@@ -65,10 +65,13 @@
     return true;
   }
 
+  let listAsked = 0;  // numbers each list request: the answer to an older view or search is dropped
   async function loadThreads() {
+    const mine = ++listAsked;
     const params = new URLSearchParams(VIEWS[state.view]);
     if (state.q) params.set("q", state.q);
     const rows = await api("GET", `/api/v1/threads?${params}`);
+    if (mine !== listAsked) return;
     state.threads = new Map(rows.map((t) => [t.id, t]));
     renderList();
   }
