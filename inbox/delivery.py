@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rq import get_current_job
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from core.db import session_scope, utcnow
@@ -35,7 +35,7 @@ from inbox.sending import (
     enqueue_delivery,
     schedule_delivery,
 )
-from inbox.status import apply_pending, apply_status, emit_status, error_reason, has_pending
+from inbox.status import apply_pending, apply_status, emit_status, error_reason, kept_among
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,6 @@ def _claim(session: Session, message_id: int) -> datetime | None:
         .execution_options(synchronize_session=False)
     )
     return claimed_at if result.rowcount == 1 else None  # type: ignore[attr-defined]
-
-
-def _still_ours(message: Message, claimed_at: datetime) -> bool:
-    """Recovery may have handed a slow run's text to another worker meanwhile: then this run stops."""
-    return message.status == "sending" and message.provider_sid is None and message.claimed_at == claimed_at
 
 
 @dataclass(frozen=True)
@@ -203,12 +198,11 @@ def _hand_to_provider(text: Claimed) -> SendResult | dict[str, Any]:
                 _release(message_id)  # nothing reached the provider: back to queued for RQ's retry
                 raise
         with session_scope() as session:
-            contact = _locked_contact(session, text.contact_id)
-            if (contact is None or contact.opted_out) and not text.compliance:
+            opted_out, ours = _lock_and_look(session, text)
+            if opted_out and not text.compliance:
                 _block_opted_out(session, message_id)
                 return {"message_id": message_id, "result": "blocked"}
-            message = session.get(Message, message_id)
-            if message is None or not _still_ours(message, text.claimed_at):
+            if not ours:
                 return {"message_id": message_id, "result": "claimed elsewhere"}
             if number is not None and not pacing.take_turn(get_redis(), number):
                 continue  # another worker took the room: wait for it again, without the lock
@@ -236,29 +230,37 @@ def _record_accepted(accepted: list[tuple[Claimed, SendResult, datetime]]) -> li
             message = messages[text.message_id]
             message.provider_sid, message.decision = result.sid, "send"
             apply_status(session, message, result.status, now=taken_at)
+    kept = kept_among([result.sid for _, result, _ in accepted])
     for text, result, _ in accepted:
-        _apply_late_callback(text.message_id, result.sid)
+        if result.sid in kept:
+            _apply_late_callback(text.message_id)
         log.info("message %s sent as %s", text.message_id, result.sid)
     return []
 
 
-def _apply_late_callback(message_id: int, provider_sid: str) -> None:
+def _apply_late_callback(message_id: int) -> None:
     """A status callback that came while the send's transaction was open found no row and was kept
-    in Redis: apply it now that the provider id is committed. (One that comes after this look finds
-    the committed id itself.)"""
-    if not has_pending(provider_sid):
-        return
+    in Redis: apply it now that the provider id is committed. (One that comes after the look for
+    kept callbacks finds the committed id itself.)"""
     with session_scope() as session:
         message = session.get(Message, message_id)
         if message is not None:
             apply_pending(session, message)
 
 
-def _locked_contact(session: Session, contact_id: int) -> Contact | None:
-    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite) and read the
-    row as it is now, in one statement; held until this transaction ends. Opting out writes the same row."""
-    return session.scalar(update(Contact).where(Contact.id == contact_id).values(opted_out=Contact.opted_out)
-                          .returning(Contact), execution_options={"populate_existing": True})
+def _lock_and_look(session: Session, text: Claimed) -> tuple[bool, bool]:
+    """Take the contact's write lock (a row lock on PostgreSQL, the write lock on SQLite), held until this
+    transaction ends, and read in the same statement whether the contact is opted out now (a contact
+    that is gone counts as opted out) and whether the text is still this run's: recovery may have
+    handed a slow run's text to another worker meanwhile. Opting out writes the same row."""
+    still_ours = exists().where(Message.id == text.message_id, Message.status == "sending",
+                                Message.provider_sid.is_(None), Message.claimed_at == text.claimed_at)
+    row = session.connection().execute(
+        update(Contact).where(Contact.id == text.contact_id).values(opted_out=Contact.opted_out)
+        .returning(Contact.opted_out, still_ours)).first()
+    if row is None:  # the contact is gone: nothing to lock
+        return True, bool(session.scalar(select(still_ours)))
+    return bool(row[0]), bool(row[1])
 
 
 def _block_opted_out(session: Session, message_id: int) -> None:

@@ -89,8 +89,7 @@ def apply_status(
         message.error_code = str(error_code)
         message.error_message = error_reason(str(error_code))
         _carrier_consequences(session, message, str(error_code))
-    session.flush()
-    emit_status(session, message)
+    emit_status(session, message)  # no flush: a batch of texts' changes goes out in one statement at commit
     return True
 
 
@@ -157,9 +156,13 @@ def _remember(provider_sid: str, status: str, error_code: str | None) -> None:
     log.info("status %s for unknown %s kept until its send is recorded", status, provider_sid)
 
 
-def has_pending(provider_sid: str) -> bool:
-    """Whether a callback for `provider_sid` is kept, waiting for its send to be recorded."""
-    return bool(get_redis().exists(_pending_key(provider_sid)))
+def kept_among(provider_sids: list[str]) -> set[str]:
+    """Which of these provider ids have a callback kept, waiting for their send to be recorded (one
+    Redis round trip for a batch of sends)."""
+    if not provider_sids:
+        return set()
+    found = get_redis().mget([_pending_key(sid) for sid in provider_sids])
+    return {sid for sid, raw in zip(provider_sids, found, strict=True) if raw is not None}
 
 
 def apply_pending(session: Session, message: Message) -> None:

@@ -19,13 +19,13 @@ def test_a_callback_kept_while_the_send_was_open_is_applied_once_the_send_commit
         session, twilio, monkeypatch) -> None:  # noqa: F811
     twilio.post(API).mock(return_value=httpx.Response(201, json=created()))
     message = reply(session)
-    look = inbox.delivery.has_pending
+    look = inbox.delivery.kept_among
 
-    def callback_before_the_look(sid):  # type: ignore[no-untyped-def]
+    def callback_before_the_look(sids):  # type: ignore[no-untyped-def]
         inbox.status._remember(MSG_SID, "delivered", None)  # the web found no row yet: kept
-        return look(sid)
+        return look(sids)
 
-    monkeypatch.setattr(inbox.delivery, "has_pending", callback_before_the_look)
+    monkeypatch.setattr(inbox.delivery, "kept_among", callback_before_the_look)
     assert deliver_message(message.id)["result"] == "sent"
     session.expire_all()
     assert session.get(Message, message.id).status == "delivered"
