@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,21 @@ def log_in(page: Any, email: str, path: str = "/inbox") -> None:
     expect(page).to_have_url(re.compile(path))
     expect(page.locator("#conn-state")).to_have_text("live")
 
+
+
+def hold_requests(page: Any, matches: Callable[[str], bool]) -> list[Any]:
+    """Hold back every request whose URL `matches` (the others go on), for `answer_late` to let through."""
+    held: list[Any] = []
+    page.route(matches, lambda route: held.append(route))
+    return held
+
+
+def answer_late(page: Any, route: Any) -> None:
+    """Let a held request through, after what the test did meanwhile, and wait until the page has its answer."""
+    with page.expect_response(lambda response: response.url == route.request.url) as late:
+        route.continue_()
+    late.value.finished()
+    page.wait_for_timeout(300)  # the page's own handling of the answer
 
 def zone_where_the_hour_is(hours: range) -> str:
     """A fixed-offset zone where the local hour is now in `hours` (so quiet hours are decided by the test)."""

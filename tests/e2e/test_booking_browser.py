@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bookings.models import Booking, JobType
 from inbox.models import Account
 from tests.agent.conftest import local, next_weekday
+from tests.e2e.helpers import answer_late, hold_requests
 from tests.e2e.test_inbox_browser import CUSTOMER, _open, _sid, log_in
 from tests.factories import PASSWORD, make_tenant
 
@@ -92,25 +93,15 @@ def test_times_for_an_earlier_day_answering_late_never_replace_the_day_the_rep_p
     session.commit()
     live_server.webhook_text(tenant.number.phone, CUSTOMER, "My drain is slow", _sid())
     rep = new_page()
-    held: list[Any] = []  # the panel's first slots request (today's times), answered only at the end
-
-    def hold_the_first(route: Any) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
-    rep.route(re.compile(r"/api/v1/calendar/slots\?"), hold_the_first)
+    wednesday = next_weekday(2)
+    # The panel's first slots request (today's times) is answered only after the rep picked Wednesday.
+    held = hold_requests(rep, lambda url: "/api/v1/calendar/slots?" in url and f"from={wednesday}" not in url)
     log_in(rep, tenant.csr.email)
     _open(rep, session)
     picker = rep.locator("#booking-picker")
     expect(picker.locator(".picker-times")).to_contain_text("Looking for open times")
-    wednesday = next_weekday(2)
     picker.locator("#picker-day").fill(wednesday.isoformat())
     first = picker.locator(".slot").first
     expect(first).to_have_attribute("data-start", re.compile(f"^{wednesday.isoformat()}T08:00"))
-    with rep.expect_response(re.compile(r"/api/v1/calendar/slots\?")) as late:
-        held[0].continue_()
-    late.value.finished()
-    rep.wait_for_timeout(300)  # the page has the late answer: it must leave Wednesday's times alone
+    answer_late(rep, held[0])  # today's times: they must leave Wednesday's alone
     expect(first).to_have_attribute("data-start", re.compile(f"^{wednesday.isoformat()}T08:00"))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bookings.models import Booking
 from core.db import utcnow
 from inbox.models import Contact, Thread
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import answer_late, hold_requests, log_in
 from tests.factories import make_tenant
 
 _sids = itertools.count(1)
@@ -182,7 +182,6 @@ def test_search_finds_a_thread_by_the_text_of_a_message(new_page, session, live_
     expect(page.locator(".thread-row .name")).to_have_text("(415) 555-0134")
 
 
-
 def test_a_late_answer_to_an_earlier_search_never_replaces_the_newer_one(new_page, session, live_server) -> None:
     tenant = make_tenant(session)
     _text_in(live_server, tenant, "the water heater is leaking", DANA)
@@ -190,26 +189,16 @@ def test_a_late_answer_to_an_earlier_search_never_replaces_the_newer_one(new_pag
     page = new_page()
     log_in(page, tenant.csr.email)
     expect(page.locator(".thread-row")).to_have_count(2)
-    held: list[Any] = []  # the search for "leaking", answered only after the search for "furnace"
-
-    def hold_leaking(route: Any) -> None:
-        if "q=leaking" in route.request.url:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route(re.compile(r"/api/v1/threads\?"), hold_leaking)
+    held = hold_requests(page, lambda url: "/api/v1/threads?" in url and "q=leaking" in url)
     with page.expect_request(lambda request: "q=leaking" in request.url):
         page.fill("#search", "leaking")
     page.fill("#search", "furnace")
     expect(page.locator(".thread-row")).to_have_count(1)
     expect(page.locator(".thread-row .name")).to_have_text("(415) 555-0177")
-    with page.expect_response(lambda response: "q=leaking" in response.url) as late:
-        held[0].continue_()
-    late.value.finished()
-    page.wait_for_timeout(300)  # the page has the late answer: the list must still show the furnace search
+    answer_late(page, held[0])  # the search for "leaking": the list must still show the furnace search
     expect(page.locator(".thread-row")).to_have_count(1)
     expect(page.locator(".thread-row .name")).to_have_text("(415) 555-0177")
+
 
 def test_admin_manages_saved_replies_on_their_page_and_a_csr_cannot_open_it(new_page, session) -> None:
     tenant = make_tenant(session)
