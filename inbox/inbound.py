@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from core import hooks
 from core.db import utcnow
@@ -60,14 +61,28 @@ _account_ids: dict[tuple[str, str | None], tuple[float, int]] = {}
 
 
 def find_account(session: Session, to: str, messaging_service_sid: str | None = None) -> Account | None:
-    """The account that owns the `To` number; else the one using the Messaging Service (cached briefly)."""
+    """The account that owns the `To` number; else the one using the Messaging Service (cached briefly).
+
+    A cached owner comes back as a reference that reads the account's row when one of its settings is
+    first used: an ordinary text from a known customer needs only its id, and an admin's change still
+    applies to the next text that does need the row (a keyword's reply, a new customer's time zone)."""
     key = (to, messaging_service_sid)
     cached = _account_ids.get(key)
     if cached is not None and time.monotonic() - cached[0] < ACCOUNT_CACHE_SECONDS:
-        return session.get(Account, cached[1])
+        return _reference(session, cached[1])
     account = _lookup_account(session, to, messaging_service_sid)
     if account is not None:
         _account_ids[key] = (time.monotonic(), account.id)
+    return account
+
+
+def _reference(session: Session, account_id: int) -> Account:
+    loaded = session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:
+        return loaded  # type: ignore[no-any-return]
+    account = Account(id=account_id)
+    make_transient_to_detached(account)  # unset columns now load on first access
+    session.add(account)
     return account
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 from sqlalchemy import event, select
@@ -139,3 +140,28 @@ def test_texts_handed_to_the_writer_at_once_are_each_stored_once_and_share_trans
     assert sorted(m.body for m in inbound(session)) == sorted(f"text {n}" for n in range(40))
     assert len(commits) < 40
 
+
+
+def test_a_known_customers_text_reads_no_account_row_and_a_keyword_reply_uses_the_accounts_settings_as_changed(
+        session) -> None:
+    tenant = make_tenant(session)
+    inbound_writer.write([{"to": TO, "from_": ANA, "body": "hi", "provider_sid": "SMaccount" + "0" * 25}])
+    reads: list[str] = []
+
+    def count_account_reads(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and re.search(r"\sFROM accounts\b", statement):
+            reads.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", count_account_reads)
+    try:
+        [second] = inbound_writer.write([{"to": TO, "from_": ANA, "body": "hello", "provider_sid": "SMaccount" + "1" * 25}])
+        assert isinstance(second, InboundResult) and reads == []
+        tenant.account.name = "Reyes & Daughters Plumbing"  # an admin renames the business meanwhile
+        session.commit()
+        [stop] = inbound_writer.write([{"to": TO, "from_": ANA, "body": "STOP", "provider_sid": "SMaccount" + "2" * 25}])
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", count_account_reads)
+
+    assert isinstance(stop, InboundResult) and stop.reply is not None
+    assert stop.reply.body.startswith("Reyes & Daughters Plumbing: you're unsubscribed")
+    assert len(reads) == 1  # the keyword's reply read the row, once
