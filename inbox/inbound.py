@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
 from core import hooks
 from core.db import utcnow
@@ -77,13 +76,9 @@ def find_account(session: Session, to: str, messaging_service_sid: str | None = 
 
 
 def _reference(session: Session, account_id: int) -> Account:
-    loaded = session.identity_map.get(identity_key(Account, account_id))
-    if loaded is not None:
-        return loaded  # type: ignore[no-any-return]
     account = Account(id=account_id)
     make_transient_to_detached(account)  # unset columns now load on first access
-    session.add(account)
-    return account
+    return session.merge(account, load=False)  # or the one this session already holds
 
 
 def forget_accounts() -> None:

@@ -141,7 +141,6 @@ def test_texts_handed_to_the_writer_at_once_are_each_stored_once_and_share_trans
     assert len(commits) < 40
 
 
-
 def test_a_known_customers_text_reads_no_account_row_and_a_keyword_reply_uses_the_accounts_settings_as_changed(
         session) -> None:
     tenant = make_tenant(session)
