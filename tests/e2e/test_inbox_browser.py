@@ -10,7 +10,7 @@ import httpx
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from inbox.models import Thread
+from inbox.models import Message, Thread
 from tests.factories import PASSWORD, Tenant, make_tenant
 
 CUSTOMER = "+14155550134"
@@ -217,11 +217,14 @@ def test_mms_picture_is_shown_in_the_thread(new_page, session, live_server) -> N
     log_in(page, tenant.csr.email)
     _open(page, session)
     picture = f"{live_server.url}/static/no-such-photo.jpg"
+    sid = _sid()
     response = httpx.post(f"{live_server.url}/webhooks/twilio/messages", timeout=10, data={
-        "MessageSid": _sid(), "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": tenant.number.phone,
+        "MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": CUSTOMER, "To": tenant.number.phone,
         "Body": "here is the leak", "NumMedia": "1", "MediaUrl0": picture, "MediaContentType0": "image/jpeg"})
     assert response.status_code == 200
-    message_id = page.locator("#timeline .msg.inbound").last.get_attribute("data-message-id")
+    # The id from the stored row: the page may not have drawn the new text yet.
+    session.expire_all()
+    message_id = session.scalar(select(Message.id).where(Message.provider_sid == sid))
     # Through textdesk's authenticated media route, never from the texter's URL.
     expect(page.locator("#timeline .msg.inbound img.mms")).to_have_attribute(
         "src", f"/api/v1/messages/{message_id}/media/0")
