@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bookings.models import session_ref
@@ -53,10 +53,14 @@ def cancel_pending_for_contact(session: Session, account_id: int, contact_id: in
     return sum(cancel(session, f, reason) for f in rows)
 
 
+# Built once: every inbound batch asks.
+_SCHEDULED_FOR = select(Followup).where(Followup.contact_id.in_(bindparam("contact_ids", expanding=True)),
+                                        Followup.status == "scheduled").order_by(Followup.id)
+
+
 def on_texts_received(session: Session, *, received: list[InboundResult]) -> None:
     """Any text from the customer (a keyword too) means they are talking to us: no automated nudge."""
-    rows = session.scalars(select(Followup).where(Followup.contact_id.in_({r.contact.id for r in received}),
-                                                  Followup.status == "scheduled").order_by(Followup.id))
+    rows = session.scalars(_SCHEDULED_FOR, {"contact_ids": list({r.contact.id for r in received})})
     for followup in rows:
         cancel(session, followup, "inbound_reply")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,20 +15,29 @@ from inbox.phones import timezone_of
 
 OPEN_STATUSES = ("open", "pending", "snoozed")
 
+# Built once: every inbound batch runs these, and building a statement costs more than running it.
+_CONTACTS = select(Contact).where(Contact.account_id == bindparam("account_id"),
+                                  Contact.phone.in_(bindparam("phones", expanding=True)))
+_LATEST = select(func.max(Thread.id)).where(Thread.contact_id.in_(bindparam("contact_ids", expanding=True)))
+_THREADS = {
+    True: select(Thread).where(Thread.id.in_(_LATEST.group_by(Thread.contact_id))),
+    False: select(Thread).where(Thread.id.in_(_LATEST.where(Thread.status.in_(OPEN_STATUSES))
+                                              .group_by(Thread.contact_id))),
+}
+
 
 def contacts_for(session: Session, account: Account, phones: Iterable[str]) -> dict[str, Contact]:
     """The account's contacts for `phones` (E.164), the missing ones created: one read, and for new
     people one INSERT that another transaction creating the same person at once cannot break."""
     wanted = set(phones)
-    query = select(Contact).where(Contact.account_id == account.id, Contact.phone.in_(wanted))
-    found = {c.phone: c for c in session.scalars(query)}
+    found = {c.phone: c for c in session.scalars(_CONTACTS, {"account_id": account.id, "phones": list(wanted)})}
     missing = sorted(wanted - found.keys())
     if missing:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(insert(Contact).on_conflict_do_nothing(index_elements=["account_id", "phone"]),
                         [{"account_id": account.id, "phone": phone, "timezone": timezone_of(phone, account.timezone),
                           "opted_out": False} for phone in missing])
-        found |= {c.phone: c for c in session.scalars(query.where(Contact.phone.in_(missing)))}
+        found |= {c.phone: c for c in session.scalars(_CONTACTS, {"account_id": account.id, "phones": missing})}
     return found
 
 
@@ -45,10 +54,7 @@ def upsert_contact(session: Session, account: Account, phone: str, **details: st
 def threads_for(session: Session, contacts: Iterable[Contact], *, reopen: bool) -> dict[int, Thread]:
     """Each contact's conversation, by contact id (see `thread_for`), with one read for all of them."""
     by_id = {c.id: c for c in contacts}
-    latest = select(func.max(Thread.id)).where(Thread.contact_id.in_(by_id)).group_by(Thread.contact_id)
-    if not reopen:
-        latest = latest.where(Thread.status.in_(OPEN_STATUSES))
-    threads = {t.contact_id: t for t in session.scalars(select(Thread).where(Thread.id.in_(latest)))}
+    threads = {t.contact_id: t for t in session.scalars(_THREADS[reopen], {"contact_ids": list(by_id)})}
     new = [Thread(account_id=c.account_id, contact_id=c.id, status="open", owner="none", opted_out=c.opted_out)
            for c in by_id.values() if c.id not in threads]
     if new:

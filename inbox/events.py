@@ -107,14 +107,17 @@ def _before_reading_events(state: ORMExecuteState) -> None:
         _write_pending(state.session)
 
 
+_LOG_TABLE = Event.metadata.tables[Event.__tablename__]
+_LOG_EVENTS = insert(_LOG_TABLE).returning(_LOG_TABLE.c.id)  # plain rows: no ORM object per event
+
+
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     rows = [row for _, row in pending]
     # One statement assigns the ids in row order; RETURNING's own order is not promised, so sort them.
-    log_table = Event.metadata.tables[Event.__tablename__]  # plain rows: no ORM object per event
-    ids = sorted(session.scalars(insert(log_table).returning(log_table.c.id), rows))
+    ids = sorted(session.scalars(_LOG_EVENTS, rows))
     logged = [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)]
     on_commit(session, lambda: _publish_all(logged))
 

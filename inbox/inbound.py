@@ -229,9 +229,12 @@ def _store(session: Session, rows: list[dict[str, Any]]) -> dict[str, Message]:
     """Insert the texts in one statement; the ones stored, by MessageSid (a repeat is skipped)."""
     if not rows:
         return {}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Message).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(Message)
+    statement = _STORE[session.get_bind().dialect.name == "postgresql"]
     return {m.provider_sid or "": m for m in session.scalars(statement, rows)}
+
+
+_STORE = {postgres: insert(Message).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(Message)
+          for postgres, insert in ((True, postgresql.insert), (False, sqlite.insert))}  # built once
 
 
 def _touch(thread: Thread, at: datetime) -> None:

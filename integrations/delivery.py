@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 from rq.job import Job
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
@@ -75,6 +75,10 @@ def record(session: Session, account_id: int, event_type: str,
     return rows
 
 
+_ACTIVE_ENDPOINTS = select(WebhookEndpoint).where(  # built once: every inbound batch asks
+    WebhookEndpoint.account_id == bindparam("account_id"), WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
+
+
 def _active_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint]:
     """The account's active endpoints, read once per transaction: a follow-up sweep records several
     events for each of its texts, and endpoints change only in transactions of their own."""
@@ -83,8 +87,7 @@ def _active_endpoints(session: Session, account_id: int) -> list[WebhookEndpoint
     if cached is None or cached[0] is not transaction:
         cached = session.info["webhook_endpoints"] = (transaction, {})
     if account_id not in cached[1]:
-        cached[1][account_id] = list(session.scalars(select(WebhookEndpoint).where(
-            WebhookEndpoint.account_id == account_id, WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)))
+        cached[1][account_id] = list(session.scalars(_ACTIVE_ENDPOINTS, {"account_id": account_id}))
     return cached[1][account_id]
 
 
