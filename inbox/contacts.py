@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from inbox import events
 from inbox.models import Account, Contact, Thread
@@ -19,6 +19,13 @@ OPEN_STATUSES = ("open", "pending", "snoozed")
 _CONTACTS = select(Contact).where(Contact.account_id == bindparam("account_id"),
                                   Contact.phone.in_(bindparam("phones", expanding=True)))
 _LATEST = select(func.max(Thread.id)).where(Thread.contact_id.in_(bindparam("contact_ids", expanding=True)))
+_EARLIER = aliased(Thread)
+_CONVERSATIONS = (  # each contact with its latest thread, for a customer's text
+    select(Contact, Thread)
+    .outerjoin(Thread, Thread.id == select(func.max(_EARLIER.id)).where(_EARLIER.contact_id == Contact.id)
+               .scalar_subquery())
+    .where(Contact.account_id == bindparam("account_id"), Contact.phone.in_(bindparam("phones", expanding=True)))
+)
 _THREADS = {
     True: select(Thread).where(Thread.id.in_(_LATEST.group_by(Thread.contact_id))),
     False: select(Thread).where(Thread.id.in_(_LATEST.where(Thread.status.in_(OPEN_STATUSES))
@@ -65,6 +72,20 @@ def threads_for(session: Session, contacts: Iterable[Contact], *, reopen: bool) 
             for thread in new:
                 events.thread_changed(session, thread, by_id[thread.contact_id])
     return threads
+
+
+def conversations_for(session: Session, account: Account, phones: Iterable[str]) -> dict[str, tuple[Contact, Thread]]:
+    """Each phone's contact and the thread a text from it continues (as `thread_for(reopen=True)`): one
+    read for people who texted before; the missing contacts and threads are created."""
+    found = {c.phone: (c, t) for c, t in session.execute(_CONVERSATIONS, {"account_id": account.id,
+                                                                          "phones": list(set(phones))})}
+    contacts = {phone: contact for phone, (contact, _) in found.items()}
+    if missing := set(phones) - contacts.keys():
+        contacts |= contacts_for(session, account, missing)
+    threads = {thread.contact_id: thread for _, thread in found.values() if thread is not None}
+    if without := [c for c in contacts.values() if c.id not in threads]:
+        threads |= threads_for(session, without, reopen=True)
+    return {phone: (contact, threads[contact.id]) for phone, contact in contacts.items()}
 
 
 def thread_for(session: Session, contact: Contact, *, reopen: bool) -> Thread:

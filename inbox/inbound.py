@@ -25,7 +25,7 @@ from core.db import utcnow
 from inbox import consent, events
 from inbox.accounts import ValidationError
 from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
-from inbox.contacts import contacts_for, threads_for
+from inbox.contacts import conversations_for
 from inbox.models import Account, Contact, Message, SendingNumber, Thread
 from inbox.phones import InvalidPhone, display, to_e164
 from inbox.sending import segments_of, send_text
@@ -168,13 +168,12 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
     by_account: dict[int, tuple[Account, set[str]]] = {}
     for _, text, account in checked:
         by_account.setdefault(account.id, (account, set()))[1].add(text.from_)
-    contacts = {(account.id, phone): contact for account, phones in by_account.values()
-                for phone, contact in contacts_for(session, account, phones).items()}
-    threads = threads_for(session, contacts.values(), reopen=True)
+    conversations = {(account.id, phone): conversation for account, phones in by_account.values()
+                     for phone, conversation in conversations_for(session, account, phones).items()}
     rows: list[dict[str, Any]] = []
     for _, text, account in checked:
-        contact = contacts[(account.id, text.from_)]
-        rows.append({"account_id": account.id, "thread_id": threads[contact.id].id, "contact_id": contact.id,
+        contact, thread = conversations[(account.id, text.from_)]
+        rows.append({"account_id": account.id, "thread_id": thread.id, "contact_id": contact.id,
                      "direction": "inbound", "sender": "customer", "body": text.body, "from_number": text.from_,
                      "to_number": text.to, "provider_sid": text.provider_sid, "status": "received",
                      "attachments": list(text.media), "segments": segments_of(text.body),
@@ -188,7 +187,7 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
             assert existing is not None
             results[i] = _duplicate_result(session, existing)
             continue
-        contact, thread = contacts[(account.id, text.from_)], threads[row["contact_id"]]
+        contact, thread = conversations[(account.id, text.from_)]
         _touch(thread, row["created_at"])
         events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
         result = results[i] = InboundResult(message=message, thread=thread, contact=contact)
