@@ -164,3 +164,34 @@ def test_a_known_customers_text_reads_no_account_row_and_a_keyword_reply_uses_th
     assert isinstance(stop, InboundResult) and stop.reply is not None
     assert stop.reply.body.startswith("Reyes & Daughters Plumbing: you're unsubscribed")
     assert len(reads) == 1  # the keyword's reply read the row, once
+
+
+def test_known_customers_contacts_and_latest_threads_come_from_one_read_and_a_resolved_one_is_continued(
+        session) -> None:
+    make_tenant(session)
+    receive_texts(session, texts((TO, ANA, "first visit"), (TO, BEN, "hello")))
+    session.commit()
+    ana = session.scalars(select(Contact).where(Contact.phone == ANA)).one()
+    older = session.scalars(select(Thread).where(Thread.contact_id == ana.id)).one()
+    latest = Thread(account_id=ana.account_id, contact_id=ana.id, status="resolved", owner="none")
+    session.add(latest)
+    session.commit()
+    reads: list[str] = []
+
+    def count_reads(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and re.search(r"\sFROM (contacts|threads)\b", statement):
+            reads.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", count_reads)
+    try:
+        results = receive_texts(session, texts((TO, ANA, "the leak is back"), (TO, BEN, "thanks")))
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", count_reads)
+    session.commit()
+
+    assert len(reads) == 1, reads
+    ana_result, ben_result = results
+    assert isinstance(ana_result, InboundResult) and isinstance(ben_result, InboundResult)
+    assert ana_result.thread.id == latest.id != older.id
+    assert ana_result.thread.status == "open"  # the customer's text reopened it
+    assert ben_result.thread.contact_id == ben_result.contact.id and ben_result.contact.phone == BEN
