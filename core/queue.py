@@ -44,10 +44,10 @@ def redis_url() -> str:
 
 
 # A connection that went stale (Redis restarted) is retried on a fresh one instead of failing the caller.
-REDIS_RETRY = {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-               "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
-ASYNC_REDIS_RETRY = {"retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-                     "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+REDIS_RETRY: dict[str, Any] = {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+                               "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+ASYNC_REDIS_RETRY: dict[str, Any] = {"retry": AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+                                     "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
 # Per web process: requests wait up to 5 s for one of these connections rather than failing at a cap.
 ASYNC_POOL_CONNECTIONS = 64
 
