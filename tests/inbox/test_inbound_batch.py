@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import event, select
@@ -37,6 +39,22 @@ def scheduled_followup(session, contact: Contact) -> Followup:
                         due_at=MIDDAY + timedelta(minutes=15))
     session.add(followup)
     return followup
+
+
+@contextmanager
+def reads_from(tables: str) -> Iterator[list[str]]:
+    """The SELECTs whose FROM names one of `tables` (a regex alternation), run inside the block."""
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and re.search(rf"\sFROM ({tables})\b", statement):
+            reads.append(statement)
+
+    event.listen(db.get_engine(), "before_cursor_execute", count)
+    try:
+        yield reads
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", count)
 
 
 def inbound(session) -> list[Message]:
@@ -145,21 +163,12 @@ def test_a_known_customers_text_reads_no_account_row_and_a_keyword_reply_uses_th
         session) -> None:
     tenant = make_tenant(session)
     inbound_writer.write([{"to": TO, "from_": ANA, "body": "hi", "provider_sid": "SMaccount" + "0" * 25}])
-    reads: list[str] = []
-
-    def count_account_reads(_conn, _cursor, statement: str, *_args) -> None:
-        if statement.lstrip().startswith("SELECT") and re.search(r"\sFROM accounts\b", statement):
-            reads.append(statement)
-
-    event.listen(db.get_engine(), "before_cursor_execute", count_account_reads)
-    try:
+    with reads_from("accounts") as reads:
         [second] = inbound_writer.write([{"to": TO, "from_": ANA, "body": "hello", "provider_sid": "SMaccount" + "1" * 25}])
         assert isinstance(second, InboundResult) and reads == []
         tenant.account.name = "Reyes & Daughters Plumbing"  # an admin renames the business meanwhile
         session.commit()
         [stop] = inbound_writer.write([{"to": TO, "from_": ANA, "body": "STOP", "provider_sid": "SMaccount" + "2" * 25}])
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", count_account_reads)
 
     assert isinstance(stop, InboundResult) and stop.reply is not None
     assert stop.reply.body.startswith("Reyes & Daughters Plumbing: you're unsubscribed")
@@ -176,17 +185,8 @@ def test_known_customers_contacts_and_latest_threads_come_from_one_read_and_a_re
     latest = Thread(account_id=ana.account_id, contact_id=ana.id, status="resolved", owner="none")
     session.add(latest)
     session.commit()
-    reads: list[str] = []
-
-    def count_reads(_conn, _cursor, statement: str, *_args) -> None:
-        if statement.lstrip().startswith("SELECT") and re.search(r"\sFROM (contacts|threads)\b", statement):
-            reads.append(statement)
-
-    event.listen(db.get_engine(), "before_cursor_execute", count_reads)
-    try:
+    with reads_from("contacts|threads") as reads:
         results = receive_texts(session, texts((TO, ANA, "the leak is back"), (TO, BEN, "thanks")))
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", count_reads)
     session.commit()
 
     assert len(reads) == 1, reads
