@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from core.db import on_commit
+from core.db import json_rows, json_rows_insert, on_commit
 from core.queue import get_redis
 from inbox.models import Contact, Event, Thread
 from inbox.serializers import thread_json
@@ -108,7 +108,10 @@ def _before_reading_events(state: ORMExecuteState) -> None:
 
 
 _LOG_TABLE = Event.metadata.tables[Event.__tablename__]
-_LOG_EVENTS = insert(_LOG_TABLE).returning(_LOG_TABLE.c.id)  # plain rows: no ORM object per event
+# Plain rows, no ORM object per event; built once, as every inbound batch writes events.
+_LOG_EVENTS = insert(_LOG_TABLE).returning(_LOG_TABLE.c.id)
+_LOG_EVENTS_POSTGRES = json_rows_insert(_LOG_TABLE, ["account_id", "type", "thread_id", "payload"]).returning(
+    _LOG_TABLE.c.id)
 
 
 def _write_pending(session: Session) -> None:
@@ -117,7 +120,10 @@ def _write_pending(session: Session) -> None:
         return
     rows = [row for _, row in pending]
     # One statement assigns the ids in row order; RETURNING's own order is not promised, so sort them.
-    ids = sorted(session.scalars(_LOG_EVENTS, rows))
+    if session.get_bind().dialect.name == "postgresql":
+        ids = sorted(session.scalars(_LOG_EVENTS_POSTGRES, {"rows": json_rows(rows)}))
+    else:
+        ids = sorted(session.scalars(_LOG_EVENTS, rows))
     logged = [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)]
     on_commit(session, lambda: _publish_all(logged))
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core import hooks
-from core.db import utcnow
+from core.db import json_rows, json_rows_insert, utcnow
 from inbox import consent, events
 from inbox.accounts import ValidationError
 from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
@@ -228,12 +228,20 @@ def _store(session: Session, rows: list[dict[str, Any]]) -> dict[str, Message]:
     """Insert the texts in one statement; the ones stored, by MessageSid (a repeat is skipped)."""
     if not rows:
         return {}
-    statement = _STORE[session.get_bind().dialect.name == "postgresql"]
-    return {m.provider_sid or "": m for m in session.scalars(statement, rows)}
+    if session.get_bind().dialect.name == "postgresql":
+        stored = session.scalars(_STORE_POSTGRES, {"rows": json_rows(rows)})
+    else:
+        stored = session.scalars(_STORE_SQLITE, rows)
+    return {m.provider_sid or "": m for m in stored}
 
 
-_STORE = {postgres: insert(Message).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(Message)
-          for postgres, insert in ((True, postgresql.insert), (False, sqlite.insert))}  # built once
+# Built once: every inbound batch runs one of them.
+_MESSAGES = Message.metadata.tables[Message.__tablename__]
+_STORE_POSTGRES = select(Message).from_statement(
+    json_rows_insert(_MESSAGES, ["account_id", "thread_id", "contact_id", "direction", "sender", "body", "from_number",
+                              "to_number", "provider_sid", "status", "attachments", "segments", "created_at"])
+    .on_conflict_do_nothing(index_elements=["provider_sid"]).returning(*_MESSAGES.c))
+_STORE_SQLITE = sqlite.insert(Message).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(Message)
 
 
 def _touch(thread: Thread, at: datetime) -> None:

@@ -6,9 +6,11 @@ import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, func, select
 
 from bookings.models import BookingSession
 from core import db, hooks
@@ -195,3 +197,30 @@ def test_known_customers_contacts_and_latest_threads_come_from_one_read_and_a_re
     assert ana_result.thread.id == latest.id != older.id
     assert ana_result.thread.status == "open"  # the customer's text reopened it
     assert ben_result.thread.contact_id == ben_result.contact.id and ben_result.contact.phone == BEN
+
+
+def test_on_postgresql_a_batch_of_any_size_stores_its_texts_and_events_with_the_same_two_inserts(session) -> None:
+    if db.get_engine().dialect.name != "postgresql":
+        pytest.skip("SQLite takes a multi-row VALUES list: its driver has no per-statement parse to save")
+    make_tenant(session)
+    inserts: set[str] = set()
+
+    def keep(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("INSERT INTO messages") or statement.startswith("INSERT INTO events"):
+            inserts.add(statement)
+
+    picture = [{"url": "https://media.example.com/leak.jpg", "content_type": "image/jpeg"}]
+    event.listen(db.get_engine(), "before_cursor_execute", keep)
+    try:
+        receive_texts(session, [replace(texts((TO, ANA, "alone"))[0], media=picture)])
+        session.commit()  # the events are written as the transaction commits
+        receive_texts(session, texts(*[(TO, f"+1415555{n:04d}", f"text {n}") for n in range(7)]))
+        session.commit()
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", keep)
+
+    assert len(inserts) == 2, inserts  # one for the texts, one for their events, whatever the batch size
+    [alone] = [m for m in inbound(session) if m.body == "alone"]
+    assert (alone.attachments, alone.created_at) == (picture, MIDDAY)
+    assert len(inbound(session)) == 8
+    assert session.scalar(select(func.count()).select_from(Event).where(Event.type == "message.created")) == 8
