@@ -121,9 +121,9 @@ def client(app):  # type: ignore[no-untyped-def]
 
 def run_jobs() -> None:
     """Run every queued job (and every scheduled job already due) on a real RQ worker, then return."""
-    from rq import SimpleWorker
+    from web.worker import PromptExitWorker
 
-    SimpleWorker(list(queue.QUEUE_NAMES), connection=queue.get_redis()).work(burst=True, with_scheduler=True)
+    PromptExitWorker(list(queue.QUEUE_NAMES), connection=queue.get_redis()).work(burst=True, with_scheduler=True)
 
 
 @pytest.fixture
