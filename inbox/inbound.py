@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import hooks
 from core.db import json_rows, json_rows_insert, utcnow
@@ -180,6 +181,7 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
                      "created_at": text.now or utcnow()})
     stored = _store(session, rows)
     received: list[InboundResult] = []
+    touched: dict[int, tuple[Thread, int]] = {}  # thread id: the thread, and the texts it gained
     for (i, text, account), row in zip(checked, rows, strict=True):
         message = stored.pop(text.provider_sid, None)  # a MessageSid twice in the batch: the second is a repeat
         if message is None:
@@ -189,12 +191,14 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
             continue
         contact, thread = conversations[(account.id, text.from_)]
         _touch(thread, row["created_at"])
+        touched[thread.id] = (thread, touched.get(thread.id, (thread, 0))[1] + 1)
         events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
         result = results[i] = InboundResult(message=message, thread=thread, contact=contact)
         # Compliance first: before routing, before the agent.
         _apply_compliance(session, account, contact, thread, message, classify(text.body, text.opt_out_type),
                           result, row["created_at"])
         received.append(result)
+    _save_touched(session, list(touched.values()))
     if received:
         # Then whoever acts on texts (follow-ups, the agent) reacts, in this transaction.
         hooks.announce(session, hooks.TEXTS_RECEIVED, received=received)
@@ -245,14 +249,37 @@ _STORE_SQLITE = sqlite.insert(Message).on_conflict_do_nothing(index_elements=["p
 
 
 def _touch(thread: Thread, at: datetime) -> None:
-    """A customer's text reopens the thread and counts as unread."""
+    """A customer's text reopens the thread and moves its latest activity forward (its unread count is
+    raised by `_save_touched`)."""
     if thread.status in ("resolved", "snoozed"):
         thread.status = "open"
-    thread.unread_count = (thread.unread_count or 0) + 1
     # A text kept while the database was away is stored later with the time it arrived: it never
     # moves the thread's latest activity back behind a newer message.
     if thread.last_message_at is None or thread.last_message_at < at:
         thread.last_message_at = at
+
+
+def _save_touched(session: Session, touched: list[tuple[Thread, int]]) -> None:
+    """The threads a batch's texts touched, in one statement: their status and latest activity as the
+    texts left them, and each unread count raised in the database itself, so that a rep's mark-read or
+    another web process's text in between is kept, not overwritten by what this batch read."""
+    if not touched:
+        return
+    now = utcnow()
+    with session.no_autoflush:  # the ORM would write the same rows first
+        session.execute(_SAVE_TOUCHED, [{"thread": thread.id, "new_status": thread.status,
+                                         "latest": thread.last_message_at, "now": now, "added": added}
+                                        for thread, added in touched])
+    for thread, added in touched:  # the objects now match their rows: nothing left for the ORM to flush
+        for key, value in (("status", thread.status), ("last_message_at", thread.last_message_at),
+                           ("updated_at", now), ("unread_count", (thread.unread_count or 0) + added)):
+            set_committed_value(thread, key, value)
+
+
+_THREADS = Thread.metadata.tables[Thread.__tablename__]
+_SAVE_TOUCHED = update(_THREADS).where(_THREADS.c.id == bindparam("thread")).values(
+    status=bindparam("new_status"), last_message_at=bindparam("latest"), updated_at=bindparam("now"),
+    unread_count=_THREADS.c.unread_count + bindparam("added"))  # built once
 
 
 def _reach(account: Account, to: str) -> str:

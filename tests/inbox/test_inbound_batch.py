@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from bookings.models import BookingSession
 from core import db, hooks
@@ -224,3 +224,29 @@ def test_on_postgresql_a_batch_of_any_size_stores_its_texts_and_events_with_the_
     assert (alone.attachments, alone.created_at) == (picture, MIDDAY)
     assert len(inbound(session)) == 8
     assert session.scalar(select(func.count()).select_from(Event).where(Event.type == "message.created")) == 8
+
+
+def test_a_reps_mark_read_while_a_batch_is_stored_is_kept_and_the_batchs_text_still_counts_as_unread(session) -> None:
+    if db.get_engine().dialect.name != "postgresql":
+        pytest.skip("the race needs two writers at once; SQLite has one at a time")
+    make_tenant(session)
+    [first] = receive_texts(session, texts((TO, ANA, "the sink leaks")))
+    session.commit()
+    assert isinstance(first, InboundResult) and first.thread.unread_count == 1
+    thread_id = first.thread.id
+
+    def mark_read_meanwhile(_conn, _cursor, statement: str, *_args) -> None:
+        # The batch has read the thread (unread 1); a rep opens it and commits before the batch writes.
+        if statement.startswith("INSERT INTO messages"):
+            with db.get_engine().begin() as rep:
+                rep.execute(update(Thread).where(Thread.id == thread_id).values(unread_count=0))
+
+    event.listen(db.get_engine(), "before_cursor_execute", mark_read_meanwhile)
+    try:
+        receive_texts(session, texts((TO, ANA, "and now the pipe too")))
+        session.commit()
+    finally:
+        event.remove(db.get_engine(), "before_cursor_execute", mark_read_meanwhile)
+
+    session.expire_all()
+    assert session.get(Thread, thread_id).unread_count == 1  # the rep's read kept, the new text unread
