@@ -30,8 +30,11 @@ class PromptExitWorker(SimpleWorker):
     first, the thread ends at that reply."""
 
     def unsubscribe(self) -> None:
-        if self.pubsub_thread is not None:
-            self.pubsub_thread._running.clear()  # what its stop() does, but before RQ's UNSUBSCRIBE
+        # What the thread's stop() does, but before RQ's UNSUBSCRIBE. redis-py has no public way to ask
+        # without joining; were the flag renamed, this falls back to RQ's own order (and its wait).
+        running = getattr(self.pubsub_thread, "_running", None)
+        if running is not None:
+            running.clear()
         super().unsubscribe()
 
 
