@@ -42,6 +42,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from core.settings import get_settings, on_reset
@@ -168,7 +169,7 @@ def make_engine(url: str) -> Engine:
 
 def json_rows_insert(table: Table, columns: Sequence[str]) -> postgresql.Insert:
     """PostgreSQL's INSERT of many rows sent as one JSON document (`INSERT … SELECT FROM
-    json_populate_recordset(…)`, typed by the table's own row type), run with `{"rows": json_rows(…)}`.
+    json_populate_recordset(…)`, typed by the table's own row type), run by `insert_rows`.
     Its text is the same for any number of rows, so psycopg converts it once and the server prepares it;
     a multi-row VALUES list is new text for each row count, which psycopg parses again on every
     execution once it holds more than 50 values (most of a large batch's CPU)."""
@@ -176,9 +177,13 @@ def json_rows_insert(table: Table, columns: Sequence[str]) -> postgresql.Insert:
     return postgresql.insert(table).from_select(list(columns), select(*rows.table_valued(*columns).c))
 
 
-def json_rows(rows: Sequence[dict[str, Any]]) -> str:
-    """The rows for `json_rows_insert`: one JSON array (times in ISO 8601, with their offset)."""
-    return json.dumps(rows, default=_utc_iso)
+def insert_rows(session: Session, postgres: Executable, other: Executable, rows: Sequence[dict[str, Any]]) -> Any:
+    """Run an INSERT of many rows, RETURNING what it names: on PostgreSQL `postgres` (a `json_rows_insert`)
+    with the rows as one JSON document (times in ISO 8601, with their offset), elsewhere `other` with
+    the rows as its multi-row VALUES. The scalars returned."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalars(postgres, {"rows": json.dumps(rows, default=_utc_iso)})
+    return session.scalars(other, rows)
 
 
 def _utc_iso(value: datetime) -> str:

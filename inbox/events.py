@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from core.db import json_rows, json_rows_insert, on_commit
+from core.db import insert_rows, json_rows_insert, on_commit
 from core.queue import get_redis
 from inbox.models import Contact, Event, Thread
 from inbox.serializers import thread_json
@@ -120,10 +120,7 @@ def _write_pending(session: Session) -> None:
         return
     rows = [row for _, row in pending]
     # One statement assigns the ids in row order; RETURNING's own order is not promised, so sort them.
-    if session.get_bind().dialect.name == "postgresql":
-        ids = sorted(session.scalars(_LOG_EVENTS_POSTGRES, {"rows": json_rows(rows)}))
-    else:
-        ids = sorted(session.scalars(_LOG_EVENTS, rows))
+    ids = sorted(insert_rows(session, _LOG_EVENTS_POSTGRES, _LOG_EVENTS, rows))
     logged = [{"id": id_, **row} for id_, row in zip(ids, rows, strict=True)]
     on_commit(session, lambda: _publish_all(logged))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import hooks
-from core.db import json_rows, json_rows_insert, utcnow
+from core.db import insert_rows, json_rows_insert, utcnow
 from inbox import consent, events
 from inbox.accounts import ValidationError
 from inbox.compliance import HELP, OPT_IN, OPT_OUT, Intent, classify
@@ -181,7 +182,6 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
                      "created_at": text.now or utcnow()})
     stored = _store(session, rows)
     received: list[InboundResult] = []
-    touched: dict[int, tuple[Thread, int]] = {}  # thread id: the thread, and the texts it gained
     for (i, text, account), row in zip(checked, rows, strict=True):
         message = stored.pop(text.provider_sid, None)  # a MessageSid twice in the batch: the second is a repeat
         if message is None:
@@ -191,14 +191,13 @@ def receive_texts(session: Session, texts: list[InboundText]) -> list[InboundRes
             continue
         contact, thread = conversations[(account.id, text.from_)]
         _touch(thread, row["created_at"])
-        touched[thread.id] = (thread, touched.get(thread.id, (thread, 0))[1] + 1)
         events.emit(session, account.id, events.MESSAGE_CREATED, message_json(message), thread_id=thread.id)
         result = results[i] = InboundResult(message=message, thread=thread, contact=contact)
         # Compliance first: before routing, before the agent.
         _apply_compliance(session, account, contact, thread, message, classify(text.body, text.opt_out_type),
                           result, row["created_at"])
         received.append(result)
-    _save_touched(session, list(touched.values()))
+    _save_touched(session, received)
     if received:
         # Then whoever acts on texts (follow-ups, the agent) reacts, in this transaction.
         hooks.announce(session, hooks.TEXTS_RECEIVED, received=received)
@@ -232,11 +231,7 @@ def _store(session: Session, rows: list[dict[str, Any]]) -> dict[str, Message]:
     """Insert the texts in one statement; the ones stored, by MessageSid (a repeat is skipped)."""
     if not rows:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        stored = session.scalars(_STORE_POSTGRES, {"rows": json_rows(rows)})
-    else:
-        stored = session.scalars(_STORE_SQLITE, rows)
-    return {m.provider_sid or "": m for m in stored}
+    return {m.provider_sid or "": m for m in insert_rows(session, _STORE_POSTGRES, _STORE_SQLITE, rows)}
 
 
 # Built once: every inbound batch runs one of them.
@@ -259,12 +254,14 @@ def _touch(thread: Thread, at: datetime) -> None:
         thread.last_message_at = at
 
 
-def _save_touched(session: Session, touched: list[tuple[Thread, int]]) -> None:
-    """The threads a batch's texts touched, in one statement: their status and latest activity as the
-    texts left them, and each unread count raised in the database itself, so that a rep's mark-read or
-    another web process's text in between is kept, not overwritten by what this batch read."""
-    if not touched:
+def _save_touched(session: Session, received: list[InboundResult]) -> None:
+    """The threads the texts touched, in one statement: their status and latest activity as the texts
+    left them, and each unread count raised by its texts in the database itself, so that a rep's
+    mark-read or another web process's text in between is kept, not overwritten by what this batch read."""
+    if not received:
         return
+    texts_per_thread = Counter(r.thread.id for r in received)
+    touched = [(thread, texts_per_thread[thread.id]) for thread in {r.thread.id: r.thread for r in received}.values()]
     now = utcnow()
     with session.no_autoflush:  # the ORM would write the same rows first
         session.execute(_SAVE_TOUCHED, [{"thread": thread.id, "new_status": thread.status,

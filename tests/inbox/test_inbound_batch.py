@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -44,19 +44,24 @@ def scheduled_followup(session, contact: Contact) -> Followup:
 
 
 @contextmanager
-def reads_from(tables: str) -> Iterator[list[str]]:
-    """The SELECTs whose FROM names one of `tables` (a regex alternation), run inside the block."""
-    reads: list[str] = []
+def statements_matching(pattern: str) -> Iterator[list[str]]:
+    """The SQL statements run inside the block that `pattern` (a regex) finds, in order."""
+    found: list[str] = []
 
-    def count(_conn, _cursor, statement: str, *_args) -> None:
-        if statement.lstrip().startswith("SELECT") and re.search(rf"\sFROM ({tables})\b", statement):
-            reads.append(statement)
+    def keep(_conn, _cursor, statement: str, *_args) -> None:
+        if re.search(pattern, statement):
+            found.append(statement)
 
-    event.listen(db.get_engine(), "before_cursor_execute", count)
+    event.listen(db.get_engine(), "before_cursor_execute", keep)
     try:
-        yield reads
+        yield found
     finally:
-        event.remove(db.get_engine(), "before_cursor_execute", count)
+        event.remove(db.get_engine(), "before_cursor_execute", keep)
+
+
+def reads_from(tables: str) -> AbstractContextManager[list[str]]:
+    """The SELECTs whose FROM names one of `tables` (a regex alternation), run inside the block."""
+    return statements_matching(rf"^\s*SELECT\b[\s\S]*\sFROM ({tables})\b")
 
 
 def inbound(session) -> list[Message]:
@@ -203,23 +208,15 @@ def test_on_postgresql_a_batch_of_any_size_stores_its_texts_and_events_with_the_
     if db.get_engine().dialect.name != "postgresql":
         pytest.skip("SQLite takes a multi-row VALUES list: its driver has no per-statement parse to save")
     make_tenant(session)
-    inserts: set[str] = set()
-
-    def keep(_conn, _cursor, statement: str, *_args) -> None:
-        if statement.startswith("INSERT INTO messages") or statement.startswith("INSERT INTO events"):
-            inserts.add(statement)
-
     picture = [{"url": "https://media.example.com/leak.jpg", "content_type": "image/jpeg"}]
-    event.listen(db.get_engine(), "before_cursor_execute", keep)
-    try:
+    with statements_matching(r"^INSERT INTO (messages|events)\b") as inserts:
         receive_texts(session, [replace(texts((TO, ANA, "alone"))[0], media=picture)])
         session.commit()  # the events are written as the transaction commits
         receive_texts(session, texts(*[(TO, f"+1415555{n:04d}", f"text {n}") for n in range(7)]))
         session.commit()
-    finally:
-        event.remove(db.get_engine(), "before_cursor_execute", keep)
 
-    assert len(inserts) == 2, inserts  # one for the texts, one for their events, whatever the batch size
+    # Each batch: one INSERT for its texts, one for their events, the same two whatever the batch size.
+    assert len(inserts) == 4 and len(set(inserts)) == 2, inserts
     [alone] = [m for m in inbound(session) if m.body == "alone"]
     assert (alone.attachments, alone.created_at) == (picture, MIDDAY)
     assert len(inbound(session)) == 8
