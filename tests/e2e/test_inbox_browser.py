@@ -94,6 +94,31 @@ def test_reply_is_sent_and_its_delivery_state_moves_to_delivered(new_page, sessi
     expect(mine.locator(".status")).to_have_text("Delivered")
 
 
+def test_a_send_answer_that_reaches_the_page_after_the_delivery_event_leaves_the_text_delivered(
+        new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Can you come Tuesday?")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    held: list[Any] = []
+    page.route(re.compile(r"/api/v1/threads/\d+/messages$"),
+               lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    page.fill("#reply", "Yes, Tuesday 9am works")
+    page.click("#send")
+    for _ in range(100):  # Playwright hands the request to the route while the test waits on the page
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    answer = held[0].fetch()  # the server takes the text; its answer is kept from the page for now
+    mine = page.locator("#timeline .msg.outbound").last
+    expect(mine.locator(".status")).to_have_attribute("data-status", "delivered")  # told by the socket
+    held[0].fulfill(response=answer)
+    expect(page.locator("#reply")).to_have_value("")  # the page has handled the late answer...
+    expect(mine.locator(".status")).to_have_attribute("data-status", "delivered")  # ...and kept delivered
+
+
 def test_note_is_shown_as_internal_and_never_sent(new_page, session, live_server) -> None:
     tenant = make_tenant(session)
     _text_in(live_server, tenant, "Hello")

@@ -123,12 +123,23 @@
   }
 
   // ---- one thread ---------------------------------------------------------------------------
+  // A text's status only moves forward, but the send's own answer or a thread load can reach the page
+  // after the socket told of a later status: the one further along wins.
+  const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, blocked: 3 };
+  function keepMessage(m) {
+    const key = `m${m.id}`;
+    const prior = state.timeline.get(key);
+    const behind = prior && (STATUS_RANK[prior.status] ?? -1) > (STATUS_RANK[m.status] ?? -1);
+    state.timeline.set(key, behind ? { ...m, ...prior, kind: "message" } : { ...prior, ...m, kind: "message" });
+  }
+
   async function openThread(id, push) {
     if (drafting && state.current !== id) {
       live.send({ type: "typing", thread_id: state.current, active: false });
       drafting = false;
     }
     state.current = id;
+    state.timeline = new Map();  // what the socket says while the thread loads lands here, and is kept
     state.typers.clear();
     if (push) history.pushState({ thread: id }, "", `/inbox/${id}`);
     renderList();
@@ -138,8 +149,7 @@
     ]);
     if (state.current !== id) return;
     state.detail = detail;
-    state.timeline = new Map();
-    messages.forEach((m) => state.timeline.set(`m${m.id}`, { kind: "message", ...m }));
+    messages.forEach(keepMessage);
     notes.forEach((n) => state.timeline.set(`n${n.id}`, { kind: "note", ...n }));
     $("thread-empty").hidden = true;
     $("thread-view").hidden = false;
@@ -337,8 +347,7 @@
       case "message.created": case "message.status": {
         const threadId = p.thread_id || event.thread_id;
         if (state.current === threadId) {
-          const prior = state.timeline.get(`m${p.id}`) || {};
-          state.timeline.set(`m${p.id}`, { ...prior, kind: "message", ...p });
+          keepMessage(p);
           renderTimeline();
           if (event.type === "message.created" && p.direction === "inbound" && !document.hidden) markRead();
         }
@@ -426,7 +435,7 @@
     $("send").disabled = true;
     try {
       const message = await api("POST", `/api/v1/threads/${state.current}/messages`, { body });
-      state.timeline.set(`m${message.id}`, { kind: "message", ...(state.timeline.get(`m${message.id}`) || {}), ...message });
+      keepMessage(message);
       $("reply").value = "";
       announceDraft(false);
       showError(null);
