@@ -30,7 +30,7 @@ MAX_TEMPLATE_CHARS = 1000
 _SHORTENER_RE = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(d) for d in PUBLIC_SHORTENERS) + r")(/|\b)", re.IGNORECASE)
 _CAPS_RE = re.compile(r"\b[A-Z]{4,}\b")
 # Words carriers and customers expect in capitals.
-_CAPS_ALLOWED = {"STOP", "HELP", "HVAC", "ASAP", "TODAY"}
+CAPS_ALLOWED = {"STOP", "HELP", "HVAC", "ASAP", "TODAY"}
 _EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\U0001F1E6-\U0001F1FF]")
 # A link as long as the tracked links textdesk sends, for counting segments before one exists.
 SAMPLE = {"business_name": "", "first_name": "Dana", "job_type": "Water heater repair",
@@ -97,7 +97,7 @@ def lint(source: str | None, business_name: str, mode: str = "link") -> tuple[li
     for match in _SHORTENER_RE.finditer(source):
         warnings.append(LintWarning("public_shortener", f"{match.group(1)} is a public link shortener; carriers "
                                                         "filter texts carrying them. textdesk adds its own tracked link"))
-    caps = sorted({w for w in _CAPS_RE.findall(source) if w not in _CAPS_ALLOWED})
+    caps = sorted({w for w in _CAPS_RE.findall(source) if w not in CAPS_ALLOWED})
     if caps:
         warnings.append(LintWarning("all_caps", f"ALL CAPS words look like spam to carriers: {', '.join(caps)}"))
     emoji = len(_EMOJI_RE.findall(source))

@@ -44,6 +44,16 @@ LANDLINE = "landline"
 SENDER_NOT_REGISTERED = "sender_not_registered"
 QUIET_HOURS = "quiet_hours"
 DUPLICATE = "duplicate"
+# What the inbox tells a rep when a text was not sent (the page gets them from here).
+BLOCK_REASONS = {
+    OPTED_OUT: "the customer opted out of texts",
+    NO_CONSENT: "no consent on record for this kind of text",
+    INVALID_NUMBER: "the number cannot receive texts",
+    LANDLINE: "the number is a landline",
+    SENDER_NOT_REGISTERED: "our number is not registered for this kind of text",
+    QUIET_HOURS: "quiet hours where the customer lives",
+    DUPLICATE: "the same text was just sent",
+}
 
 CATEGORIES = ("transactional", "marketing")
 SENDERS = ("csr", "agent", "system")

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from agent.service import HOW_TO_ENABLE, agent_available
 from core.settings import get_settings
+from followups.templates import CAPS_ALLOWED, PUBLIC_SHORTENERS
 from inbox.accounts import authenticate
 from inbox.models import Account, Event, Thread
+from inbox.segments import GSM7_BASIC, GSM7_EXTENDED
+from inbox.sending import BLOCK_REASONS
 from web.auth import CurrentUser, rotate_session_id, scoped
 from web.logins import login_succeeded, reserve_attempt
 
@@ -94,6 +97,11 @@ def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/login", status_code=303)
 
 
+# The composer counts segments and lints as the rep types, by the server's own tables.
+SMS_RULES = {"gsm7_basic": "".join(sorted(GSM7_BASIC)), "gsm7_extended": "".join(sorted(GSM7_EXTENDED)),
+             "shorteners": PUBLIC_SHORTENERS, "caps_allowed": sorted(CAPS_ALLOWED)}
+
+
 def _inbox(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int | None) -> Template:
     account = db.get(Account, request.user.account_id)
     assert account is not None
@@ -101,11 +109,11 @@ def _inbox(request: Request[CurrentUser, Any, Any], db: Session, thread_id: int 
     last_event = db.scalar(select(func.max(Event.id)).where(Event.account_id == account.id)) or 0
     bootstrap = {"me": {"id": request.user.id, "name": request.user.name, "role": request.user.role},
                  "account": {"id": account.id, "name": account.name, "timezone": account.timezone},
-                 "last_event_id": last_event, "thread_id": thread_id}
+                 "last_event_id": last_event, "thread_id": thread_id, "block_reasons": BLOCK_REASONS}
 
     agent_off = None if agent_available() else HOW_TO_ENABLE
     return Template("inbox.html", context=nav_context(request) | {"bootstrap": bootstrap, "account": account,
-                                                                  "agent_off": agent_off})
+                                                                  "agent_off": agent_off, "sms_rules": SMS_RULES})
 
 
 @get("/inbox", sync_to_thread=True)

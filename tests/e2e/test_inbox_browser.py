@@ -287,3 +287,17 @@ def test_composer_segment_counter_agrees_with_the_server(new_page, session) -> N
         server = count_segments(text)
         assert (browser["encoding"], browser["units"], browser["segments"]) == \
             (server.encoding, server.units, server.segments), text
+
+
+def test_composer_lint_uses_the_servers_shortener_domains_and_capitals(new_page, session) -> None:
+    from followups.templates import CAPS_ALLOWED, PUBLIC_SHORTENERS
+
+    tenant = make_tenant(session)
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    lint = "(t) => window.textdeskSegments.lint(t).join(' | ')"
+    for domain in PUBLIC_SHORTENERS:
+        assert "shorteners" in page.evaluate(lint, f"Book here: https://{domain}/abc"), domain
+    assert "shorteners" not in page.evaluate(lint, "Book here: https://textdesk.example/l/abc")
+    assert "ALL CAPS" not in page.evaluate(lint, " ".join(sorted(CAPS_ALLOWED)))
+    assert "ALL CAPS" in page.evaluate(lint, "CALL US RIGHT AWAY")

@@ -7,22 +7,7 @@
   const tz = boot.account.timezone;
   const $ = (id) => document.getElementById(id);
 
-  const BLOCK_REASONS = {
-    opted_out: "the customer opted out of texts",
-    no_consent: "no consent on record for this kind of text",
-    invalid_number: "the number cannot receive texts",
-    landline: "the number is a landline",
-    sender_not_registered: "our number is not registered for this kind of text",
-    quiet_hours: "quiet hours where the customer lives",
-    duplicate: "the same text was just sent",
-  };
-  const ERROR_CODES = {
-    "21610": "the customer has unsubscribed (STOP)", "21211": "the number is not valid",
-    "21614": "the number is not a mobile number", "30003": "the phone is off or unreachable",
-    "30004": "the customer's carrier blocked it", "30005": "the number does not exist",
-    "30006": "landline or unreachable carrier", "30007": "filtered by the carrier as spam",
-    "30008": "unknown delivery error", "30034": "our number is not registered (A2P 10DLC)",
-  };
+  const BLOCK_REASONS = boot.block_reasons;  // the send gate's words, from the server
   const STATUS_LABELS = {
     queued: "Queued", sending: "Sending", sent: "Sent", delivered: "Delivered",
     undelivered: "Not delivered", failed: "Failed", blocked: "Not sent", received: "",
@@ -229,7 +214,7 @@
     if (m.status === "blocked") {
       text += `: ${m.block_detail || BLOCK_REASONS[m.block_reason] || m.block_reason || "blocked by the send gate"}`;
     } else if (m.status === "failed" || m.status === "undelivered") {
-      const reason = m.error_message || ERROR_CODES[m.error_code] || (m.error_code ? `error ${m.error_code}` : "");
+      const reason = m.error_message || (m.error_code ? `error ${m.error_code}` : "");
       if (reason) text += `: ${reason}`;
     } else if (m.status === "queued" && m.block_reason === "quiet_hours") {
       text += ": held for quiet hours";

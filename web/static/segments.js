@@ -1,11 +1,14 @@
 // SMS segment counting: GSM-7 (160 per text, 153 per part) or UCS-2 (70, 67) when any character
-// falls outside GSM-7; extension characters (^{}\[~]|€) take two GSM-7 slots.
+// falls outside GSM-7; extension characters take two GSM-7 slots. The character tables, shortener
+// domains and capitals carriers expect come from the server (#sms-rules), so both count alike.
 (function () {
   "use strict";
-  const BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡" +
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
-  const EXTENDED = "^{}\\[~]|€\f";
-  const SHORTENERS = /\b(bit\.ly|tinyurl\.com|goo\.gl|t\.co|ow\.ly|is\.gd|buff\.ly|rebrand\.ly)\//i;
+  const rules = JSON.parse(document.getElementById("sms-rules").textContent);
+  const BASIC = rules.gsm7_basic;
+  const EXTENDED = rules.gsm7_extended;
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const SHORTENERS = new RegExp(`(^|[^\\w.-])(${rules.shorteners.map(escape).join("|")})/`, "i");
+  const CAPS_ALLOWED = new Set(rules.caps_allowed);
 
   function count(text) {
     let septets = 0;
@@ -32,7 +35,7 @@
     }
     if (info.segments > 3) warnings.push(`long text: ${info.segments} segments, billed and delivered as ${info.segments}`);
     if (SHORTENERS.test(text)) warnings.push("carriers often filter public link shorteners; use the business's own domain");
-    const words = text.match(/\b[A-Z]{4,}\b/g) || [];
+    const words = (text.match(/\b[A-Z]{4,}\b/g) || []).filter((w) => !CAPS_ALLOWED.has(w));
     if (words.length >= 3) warnings.push("lots of ALL CAPS reads as shouting and can trip spam filters");
     return warnings;
   }
