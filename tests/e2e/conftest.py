@@ -19,6 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
+
+# What the page shows after the server's worker acts can take seconds on a loaded CI machine;
+# a real failure still fails, only later.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
