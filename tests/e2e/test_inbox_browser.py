@@ -119,6 +119,30 @@ def test_a_send_answer_that_reaches_the_page_after_the_delivery_event_leaves_the
     expect(mine.locator(".status")).to_have_attribute("data-status", "delivered")  # ...and kept delivered
 
 
+def test_a_retry_told_by_the_socket_takes_a_sending_text_back_to_queued(new_page, session, live_server) -> None:
+    from inbox.status import emit_status
+
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Can you come Tuesday?")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    thread = _thread_of(session, CUSTOMER)
+    text = Message(account_id=thread.account_id, thread_id=thread.id, contact_id=thread.contact_id,
+                   direction="outbound", sender="csr", body="On our way", from_number=tenant.number.phone,
+                   to_number=CUSTOMER, status="sending")
+    session.add(text)
+    session.flush()
+    emit_status(session, text)
+    session.commit()
+    status = page.locator("#timeline .msg.outbound .status")
+    expect(status).to_have_attribute("data-status", "sending")
+    text.status, text.error_message = "queued", "Retrying: the provider's queue was full"  # as a send job's retry
+    emit_status(session, text)
+    session.commit()
+    expect(status).to_have_attribute("data-status", "queued")
+
+
 def test_note_is_shown_as_internal_and_never_sent(new_page, session, live_server) -> None:
     tenant = make_tenant(session)
     _text_in(live_server, tenant, "Hello")

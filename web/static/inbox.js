@@ -108,14 +108,15 @@
   }
 
   // ---- one thread ---------------------------------------------------------------------------
-  // A text's status only moves forward, but the send's own answer or a thread load can reach the page
-  // after the socket told of a later status: the one further along wins.
+  // The socket tells a text's changes in order (a retry even takes it from sending back to queued) and
+  // always applies. The send's own answer or a thread load can reach the page after the socket told of
+  // a later status: one of those never takes the text back.
   const STATUS_RANK = { queued: 0, sending: 1, sent: 2, delivered: 3, undelivered: 3, failed: 3, blocked: 3 };
-  function keepMessage(m) {
+  function keepMessage(m, fromSocket = false) {
     const key = `m${m.id}`;
     const prior = state.timeline.get(key);
-    const behind = prior && (STATUS_RANK[prior.status] ?? -1) > (STATUS_RANK[m.status] ?? -1);
-    state.timeline.set(key, behind ? { ...m, ...prior, kind: "message" } : { ...prior, ...m, kind: "message" });
+    const stale = !fromSocket && prior && (STATUS_RANK[prior.status] ?? -1) > (STATUS_RANK[m.status] ?? -1);
+    state.timeline.set(key, stale ? { ...m, ...prior, kind: "message" } : { ...prior, ...m, kind: "message" });
   }
 
   async function openThread(id, push) {
@@ -134,7 +135,7 @@
     ]);
     if (state.current !== id) return;
     state.detail = detail;
-    messages.forEach(keepMessage);
+    messages.forEach((m) => keepMessage(m));
     notes.forEach((n) => state.timeline.set(`n${n.id}`, { kind: "note", ...n }));
     $("thread-empty").hidden = true;
     $("thread-view").hidden = false;
@@ -332,7 +333,7 @@
       case "message.created": case "message.status": {
         const threadId = p.thread_id || event.thread_id;
         if (state.current === threadId) {
-          keepMessage(p);
+          keepMessage(p, true);
           renderTimeline();
           if (event.type === "message.created" && p.direction === "inbound" && !document.hidden) markRead();
         }
