@@ -49,6 +49,16 @@ def _open(page: Any, session: Any, phone: str = CUSTOMER) -> None:
     expect(page.locator("#thread-view")).to_be_visible()
 
 
+def _rep_viewing(new_page: Any, session: Any, live_server: Any, first_text: str) -> tuple[Tenant, Any]:
+    """A customer's first text arrives, and a rep logs in and opens its thread: the tenant and the rep's page."""
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, first_text)
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    _open(page, session)
+    return tenant, page
+
+
 def test_login_shows_the_live_inbox_and_a_wrong_password_does_not(new_page, session) -> None:
     tenant = make_tenant(session)
     page = new_page()
@@ -63,11 +73,7 @@ def test_login_shows_the_live_inbox_and_a_wrong_password_does_not(new_page, sess
 
 def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new_page, session,
                                                                            live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Hi, is anyone there?")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    tenant, page = _rep_viewing(new_page, session, live_server, "Hi, is anyone there?")
     page.evaluate("window.__sameDocument = true")
     _text_in(live_server, tenant, "My basement is flooding")
     expect(page.locator("#timeline .msg.inbound .body").last).to_have_text("My basement is flooding")
@@ -78,11 +84,7 @@ def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new
 
 
 def test_reply_is_sent_and_its_delivery_state_moves_to_delivered(new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Can you come Tuesday?")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    _, page = _rep_viewing(new_page, session, live_server, "Can you come Tuesday?")
     page.fill("#reply", "Yes, Tuesday 9am works")
     expect(page.locator("#segments")).to_contain_text("1 segment")
     with page.expect_response(re.compile(r"/api/v1/threads/\d+/messages$")) as sent:
@@ -96,11 +98,7 @@ def test_reply_is_sent_and_its_delivery_state_moves_to_delivered(new_page, sessi
 
 def test_a_send_answer_that_reaches_the_page_after_the_delivery_event_leaves_the_text_delivered(
         new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Can you come Tuesday?")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    _, page = _rep_viewing(new_page, session, live_server, "Can you come Tuesday?")
     held: list[Any] = []
     page.route(re.compile(r"/api/v1/threads/\d+/messages$"),
                lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
@@ -122,11 +120,7 @@ def test_a_send_answer_that_reaches_the_page_after_the_delivery_event_leaves_the
 def test_a_retry_told_by_the_socket_takes_a_sending_text_back_to_queued(new_page, session, live_server) -> None:
     from inbox.status import emit_status
 
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Can you come Tuesday?")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    tenant, page = _rep_viewing(new_page, session, live_server, "Can you come Tuesday?")
     thread = _thread_of(session, CUSTOMER)
     text = Message(account_id=thread.account_id, thread_id=thread.id, contact_id=thread.contact_id,
                    direction="outbound", sender="csr", body="On our way", from_number=tenant.number.phone,
@@ -144,11 +138,7 @@ def test_a_retry_told_by_the_socket_takes_a_sending_text_back_to_queued(new_page
 
 
 def test_note_is_shown_as_internal_and_never_sent(new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Hello")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    _, page = _rep_viewing(new_page, session, live_server, "Hello")
     page.fill("#note-body", "Gate code is 1234")
     page.click("#add-note")
     note = page.locator("#timeline .note.note-csr")
@@ -186,11 +176,7 @@ def test_assign_escalate_and_take_over_from_the_agent(new_page, session, live_se
 
 
 def test_opt_out_shows_a_banner_and_disables_the_composer_live(new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "Hello")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    tenant, page = _rep_viewing(new_page, session, live_server, "Hello")
     expect(page.locator("#optout-banner")).to_be_hidden()
     _text_in(live_server, tenant, "STOP")
     expect(page.locator("#optout-banner")).to_be_visible()
@@ -226,11 +212,7 @@ def test_two_browsers_see_each_others_actions_and_the_typing_collision(new_page,
 
 
 def test_dropped_websocket_gets_the_missed_events_on_reconnect(new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "First text")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    tenant, page = _rep_viewing(new_page, session, live_server, "First text")
     page.evaluate("window.textdesk.live.drop()")
     expect(page.locator("#conn-state")).to_have_text("offline")
     _text_in(live_server, tenant, "Sent while you were offline")
@@ -260,11 +242,7 @@ def test_script_and_img_onerror_in_a_customer_text_render_as_inert_text(new_page
 
 
 def test_mms_picture_is_shown_in_the_thread(new_page, session, live_server) -> None:
-    tenant = make_tenant(session)
-    _text_in(live_server, tenant, "hello")
-    page = new_page()
-    log_in(page, tenant.csr.email)
-    _open(page, session)
+    tenant, page = _rep_viewing(new_page, session, live_server, "hello")
     picture = f"{live_server.url}/static/no-such-photo.jpg"
     sid = _sid()
     response = httpx.post(f"{live_server.url}/webhooks/twilio/messages", timeout=10, data={
