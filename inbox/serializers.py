@@ -30,6 +30,8 @@ def thread_json(thread: Thread, contact: Contact) -> dict[str, Any]:
         "last_message_at": iso(thread.last_message_at),
         # Only while snoozed: a text from the customer reopens the thread and leaves the old value behind.
         "snoozed_until": iso(thread.snoozed_until) if thread.status == "snoozed" else None,
+        # Fixed width, so that pages order two states of a thread by comparing the strings.
+        "updated_at": thread.updated_at.isoformat(timespec="microseconds") if thread.updated_at else None,
     }
 
 

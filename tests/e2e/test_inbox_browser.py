@@ -83,6 +83,32 @@ def test_inbound_text_appears_in_the_list_and_the_open_thread_without_reload(new
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
 
 
+def test_a_list_answer_that_left_the_server_before_a_new_text_does_not_take_the_row_back(
+        new_page, session, live_server) -> None:
+    tenant = make_tenant(session)
+    _text_in(live_server, tenant, "Is anyone there?")
+    page = new_page()
+    log_in(page, tenant.csr.email)
+    row = page.locator(f".thread-row[data-thread-id='{_thread_of(session, CUSTOMER).id}']")
+    expect(row.locator(".unread")).to_have_text("1")
+    held: list[Any] = []
+    page.route(re.compile(r"/api/v1/threads\?"), lambda route: held.append(route))
+    page.click(".views button[data-view='all']")
+    for _ in range(100):  # Playwright hands the request to the route while the test waits on the page
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    answer = held[0].fetch()  # the list as the server has it now, kept from the page for a while
+    _text_in(live_server, tenant, "The water heater is leaking")
+    expect(row.locator(".unread")).to_have_text("2")  # told by the socket meanwhile
+    with page.expect_response(re.compile(r"/api/v1/threads\?")):
+        held[0].fulfill(response=answer)
+    page.wait_for_timeout(300)  # the page's own handling of the answer
+    expect(row.locator(".unread")).to_have_text("2")
+    expect(row.locator(".preview")).to_have_text("The water heater is leaking")
+
+
 def test_reply_is_sent_and_its_delivery_state_moves_to_delivered(new_page, session, live_server) -> None:
     _, page = _rep_viewing(new_page, session, live_server, "Can you come Tuesday?")
     page.fill("#reply", "Yes, Tuesday 9am works")

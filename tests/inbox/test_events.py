@@ -65,3 +65,24 @@ def test_a_session_closed_without_committing_writes_none_of_its_events(session) 
     other.commit()  # a later commit of the same session object has nothing left to write
 
     assert logged(session) == []
+
+
+def test_a_thread_change_is_announced_with_its_new_updated_at_so_pages_keep_the_newer_state(session) -> None:
+    from inbox.models import Contact, Thread
+    from inbox.threads import mark_read
+
+    tenant = make_tenant(session)
+    contact = Contact(account_id=tenant.account.id, phone="+14155550177")
+    session.add(contact)
+    session.flush()
+    thread = Thread(account_id=tenant.account.id, contact_id=contact.id, status="open", owner="none", unread_count=2)
+    session.add(thread)
+    session.commit()
+    before = thread.updated_at.isoformat(timespec="microseconds")
+
+    mark_read(session, thread)  # a change with nothing written in between
+    session.commit()
+
+    [announced] = [payload for kind, payload in logged(session) if kind == events.THREAD_UPDATED]
+    assert announced["unread_count"] == 0
+    assert announced["updated_at"] == thread.updated_at.isoformat(timespec="microseconds") > before

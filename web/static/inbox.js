@@ -51,19 +51,43 @@
   }
 
   let listAsked = 0;  // numbers each list request: the answer to an older view or search is dropped
+  let toldWhileListing = null;  // what the socket told of threads while the list loads, by id
   async function loadThreads() {
     const mine = ++listAsked;
+    const told = toldWhileListing = new Map();
     const params = new URLSearchParams(VIEWS[state.view]);
     if (state.q) params.set("q", state.q);
     const rows = await api("GET", `/api/v1/threads?${params}`);
     if (mine !== listAsked) return;
+    toldWhileListing = null;
     state.threads = new Map(rows.map((t) => [t.id, t]));
+    told.forEach((thread) => upsertThread(thread));  // the newer state of each thread stays
     renderList();
   }
 
+  function tell(id, change) {  // a socket change to a thread, kept for the list that is loading
+    if (toldWhileListing) toldWhileListing.set(id, { ...toldWhileListing.get(id), ...change });
+  }
+
+  // Two states of a thread are ordered by its `updated_at`: an answer that left the server before the
+  // socket told of a later change (a list or thread load, an action's answer) never takes the row back.
+  function isOlder(thread, known) {
+    return Boolean(known && known.updated_at && thread.updated_at && thread.updated_at < known.updated_at);
+  }
+
   function upsertThread(thread) {
+    const listed = state.threads.get(thread.id);
+    if (!thread.contact) {  // only a new text's preview was told while the list loaded
+      if (listed) { listed.preview = thread.preview; renderList(); }
+      return;
+    }
+    const open = state.current === thread.id ? state.detail : null;
+    if (isOlder(thread, listed) || isOlder(thread, open)) {
+      if (listed && thread.preview !== undefined) { listed.preview = thread.preview; renderList(); }
+      return;
+    }
     // Events carry no preview; keep the one the list already shows.
-    if (matches(thread)) state.threads.set(thread.id, { ...state.threads.get(thread.id), ...thread });
+    if (matches(thread)) state.threads.set(thread.id, { ...listed, ...thread });
     else state.threads.delete(thread.id);
     renderList();
     if (state.current === thread.id && state.detail) {
@@ -329,7 +353,7 @@
     const p = event.payload || {};
     switch (event.type) {
       case "presence": case "typing": onEphemeral(event); return;
-      case "thread.updated": upsertThread(p); return;
+      case "thread.updated": tell(p.id, p); upsertThread(p); return;
       case "message.created": case "message.status": {
         const threadId = p.thread_id || event.thread_id;
         if (state.current === threadId) {
@@ -340,6 +364,7 @@
         if (event.type === "message.created") {
           const preview = (p.body || (p.attachments && p.attachments.length ? "[photo]" : "")).slice(0, 120);
           const listed = state.threads.get(threadId);
+          tell(threadId, { preview });
           if (listed) { listed.preview = preview; renderList(); } else refreshThread(threadId, preview);
         }
         return;
