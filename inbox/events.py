@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from core.db import insert_rows, json_rows_insert, on_commit
@@ -150,7 +150,7 @@ def thread_changed(session: Session, thread: Thread, contact: Contact | None = N
     contact = contact or session.get(Contact, thread.contact_id)
     assert contact is not None
     # Written first, so the event carries the thread's new `updated_at`: pages keep the newer of two states.
-    if thread.id is None or contact.id is None or inspect(thread).modified:
+    if thread.id is None or contact.id is None or session.is_modified(thread, include_collections=False):
         session.flush()
     emit(session, thread.account_id, THREAD_UPDATED, thread_json(thread, contact), thread_id=thread.id)
 
