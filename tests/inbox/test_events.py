@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from core import db
 from inbox import events
-from inbox.models import Event
+from inbox.models import Contact, Event, Thread
+from inbox.threads import mark_read
 from tests.factories import make_tenant
 
 
@@ -68,9 +69,6 @@ def test_a_session_closed_without_committing_writes_none_of_its_events(session) 
 
 
 def test_a_thread_change_is_announced_with_its_new_updated_at_so_pages_keep_the_newer_state(session) -> None:
-    from inbox.models import Contact, Thread
-    from inbox.threads import mark_read
-
     tenant = make_tenant(session)
     contact = Contact(account_id=tenant.account.id, phone="+14155550177")
     session.add(contact)
