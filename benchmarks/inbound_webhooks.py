@@ -65,6 +65,11 @@ end
 """
 
 
+# Signed requests written for each wrk run, which cycles through them: wrk cannot load a much larger
+# table (its requests then silently fall back to `GET /`), so a run must end before it repeats one.
+PREPARED = 40000
+
+
 def _customers() -> list[str]:
     return [f"+1{area}5550{n:03d}"[:12] for area in ("415", "212", "312") for n in range(100, 200)]
 
@@ -142,7 +147,7 @@ def main() -> None:
     with Textdesk(tmp, args.database_url, args.redis_url, web=args.web, workers=args.workers) as td:
         health = wrk(td.urls[0] + "/healthz", args.seconds, args.connections)
         requests_file = tmp / "requests.lua"
-        _write_requests(requests_file, td.public_url, 40000, run)
+        _write_requests(requests_file, td.public_url, PREPARED, run)
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT)
         env = {"TEXTDESK_BENCH_REQUESTS": str(requests_file), "TEXTDESK_BENCH_THREADS": "2"}
@@ -151,7 +156,7 @@ def main() -> None:
         for n, url in enumerate(td.urls):  # one wrk per web process, all at once
             env_n = {**env, "TEXTDESK_BENCH_REQUESTS": str(requests_file) if n == 0 else str(tmp / f"r{n}.lua")}
             if n:
-                _write_requests(tmp / f"r{n}.lua", td.public_url, 40000, f"{run}w{n}")
+                _write_requests(tmp / f"r{n}.lua", td.public_url, PREPARED, f"{run}w{n}")
             procs.append((url, env_n))
         with concurrent.futures.ThreadPoolExecutor(len(procs)) as pool:
             results = list(pool.map(lambda p: wrk(p[0], args.seconds, args.connections // len(procs) or 1,
@@ -165,11 +170,11 @@ def main() -> None:
         # the pause; the measured run takes it off. The rate wrk reached is printed.
         connections, target = args.connections, rps / 2 / len(td.urls)
         half_env = {**env, "TEXTDESK_BENCH_PAUSE_MS": str(max(1, int(1000 * connections / target)))}
-        _write_requests(requests_file, td.public_url, 40000, f"{run}c")
+        _write_requests(requests_file, td.public_url, PREPARED, f"{run}c")
         trial = wrk(td.urls[0], 3, connections, script=script, env=half_env)
         overhead_ms = 1000 * connections / trial["rps"] - int(half_env["TEXTDESK_BENCH_PAUSE_MS"])
         half_env["TEXTDESK_BENCH_PAUSE_MS"] = str(max(1, int(1000 * connections / target - overhead_ms)))
-        _write_requests(requests_file, td.public_url, 40000, f"{run}h")
+        _write_requests(requests_file, td.public_url, PREPARED, f"{run}h")
         half = wrk(td.urls[0], args.seconds, connections, script=script, env=half_env)
         time.sleep(1)
         stored_after = td.count_inbound()
@@ -188,6 +193,8 @@ def main() -> None:
     print(f"  accepted (2xx) {accepted}, non-2xx {sum(r['non2xx'] for r in results)}, "
           f"socket errors {sum(r['errors'] for r in results)}, stored {stored}")
     paced = sum(r["requests"] - r["non2xx"] for r in (trial, half))
+    if max(r["requests"] for r in (*results, trial, half)) > PREPARED:
+        raise SystemExit(f"wrk sent more than the {PREPARED} prepared texts, so repeats: run with fewer --seconds")
     if stored < accepted or stored_after - stored < paced:
         raise SystemExit(f"LOST TEXTS: {accepted} accepted but {stored} stored")
 
