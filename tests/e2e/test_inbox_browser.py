@@ -49,6 +49,16 @@ def _open(page: Any, session: Any, phone: str = CUSTOMER) -> None:
     expect(page.locator("#thread-view")).to_be_visible()
 
 
+def _fetched_but_held(page: Any, held: list[Any]) -> Any:
+    """The server's answer to the one request a route holds, fetched but not yet handed to the page."""
+    for _ in range(100):  # Playwright hands the request to the route while the test waits on the page
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    return held[0].fetch()
+
+
 def _rep_viewing(new_page: Any, session: Any, live_server: Any, first_text: str) -> tuple[Tenant, Any]:
     """A customer's first text arrives, and a rep logs in and opens its thread: the tenant and the rep's page."""
     tenant = make_tenant(session)
@@ -94,12 +104,7 @@ def test_a_list_answer_that_left_the_server_before_a_new_text_does_not_take_the_
     held: list[Any] = []
     page.route(re.compile(r"/api/v1/threads\?"), lambda route: held.append(route))
     page.click(".views button[data-view='all']")
-    for _ in range(100):  # Playwright hands the request to the route while the test waits on the page
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert len(held) == 1
-    answer = held[0].fetch()  # the list as the server has it now, kept from the page for a while
+    answer = _fetched_but_held(page, held)  # the list as the server has it now, kept from the page for a while
     _text_in(live_server, tenant, "The water heater is leaking")
     expect(row.locator(".unread")).to_have_text("2")  # told by the socket meanwhile
     with page.expect_response(re.compile(r"/api/v1/threads\?")):
@@ -130,12 +135,7 @@ def test_a_send_answer_that_reaches_the_page_after_the_delivery_event_leaves_the
                lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
     page.fill("#reply", "Yes, Tuesday 9am works")
     page.click("#send")
-    for _ in range(100):  # Playwright hands the request to the route while the test waits on the page
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert len(held) == 1
-    answer = held[0].fetch()  # the server takes the text; its answer is kept from the page for now
+    answer = _fetched_but_held(page, held)  # the server takes the text; its answer is kept from the page for now
     mine = page.locator("#timeline .msg.outbound").last
     expect(mine.locator(".status")).to_have_attribute("data-status", "delivered")  # told by the socket
     held[0].fulfill(response=answer)
