@@ -77,12 +77,9 @@
 
   function upsertThread(thread) {
     const listed = state.threads.get(thread.id);
-    if (!thread.contact) {  // only a new text's preview was told while the list loaded
-      if (listed) { listed.preview = thread.preview; renderList(); }
-      return;
-    }
     const open = state.current === thread.id ? state.detail : null;
-    if (isOlder(thread, listed) || isOlder(thread, open)) {
+    // Only a new text's preview was told while the list loaded, or the state is older: the preview is news.
+    if (!thread.contact || isOlder(thread, listed) || isOlder(thread, open)) {
       if (listed && thread.preview !== undefined) { listed.preview = thread.preview; renderList(); }
       return;
     }
